@@ -1,0 +1,28 @@
+//! The Lambda function. Everything a request needs is built here, once: settings, the SDK
+//! client and its open connection.
+
+use keyfence::authorizer::handler::Authorizer;
+use keyfence::config::Settings;
+use keyfence::store::dynamodb::DynamoDbStore;
+use keyfence::telemetry;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+// One request at a time per Lambda instance: a single-threaded runtime starts faster.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_json();
+    let settings = Settings::from_env().inspect_err(|error| {
+        tracing::error!(%error, "invalid setting; the function cannot start");
+    })?;
+    let store = DynamoDbStore::from_settings(&settings, None).await;
+    if let Err(error) = store.warm_up().await {
+        tracing::warn!(%error, table = store.table(), "could not reach the key table at start-up");
+    }
+    let authorizer = Authorizer::new(settings, store);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let authorizer = &authorizer;
+        async move { authorizer.handle(&event.payload).await }
+    }))
+    .await
+}
