@@ -6,8 +6,11 @@
 
 use tracing_subscriber::EnvFilter;
 
-const LIBRARY_CAPS: [&str; 8] = [
+const LIBRARY_CAPS: [&str; 9] = [
     "lambda_runtime=info",
+    // It logs every returned error at ERROR level, so each 401 would look like a fault;
+    // keyfence's own decision line already records every outcome with its level.
+    "lambda_runtime::layers::panic=off",
     "lambda_runtime_api_client=info",
     "aws_smithy_runtime=info",
     "aws_smithy_runtime_api=info",

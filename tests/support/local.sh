@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The local stack behind `make run` and `make test`: a DynamoDB-compatible server (dynalite)
+# and the Lambda Runtime API emulator (cargo lambda watch), both on 127.0.0.1 at free ports,
+# stopped on exit however the script ends.
+#
+#   local.sh run    create and seed the table, invoke every event in events/, print the table
+#   local.sh test   the same check, after cargo's unit and integration tests against the table
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+SUPPORT="tests/support"
+STATE="target/local-stack"
+DYNALITE="$SUPPORT/node_modules/.bin/dynalite"
+CARGO_LAMBDA_BIN="$ROOT/.tools/venv/bin"
+FUNCTION="keyfence-authorizer"
+
+mkdir -p "$STATE"
+PIDS=()
+
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        # Each service runs in its own process group so its children stop with it.
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap stop_all EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() {
+    local port=$1 what=$2 pid=$3 log=$4
+    for _ in $(seq 1 600); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$what exited before listening; its log:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "$what did not listen on 127.0.0.1:$port within 60 s; its log:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+start_dynamodb() {
+    DYNAMODB_PORT=$(free_port)
+    setsid "$DYNALITE" --host 127.0.0.1 --port "$DYNAMODB_PORT" --createTableMs 0 --deleteTableMs 0 \
+        >"$STATE/dynalite.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_port "$DYNAMODB_PORT" dynalite "$!" "$STATE/dynalite.log"
+    # What the SDK needs to talk to it: dummy credentials, a region, the endpoint.
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+    echo "dynalite listening on $AWS_ENDPOINT_URL_DYNAMODB"
+}
+
+seed_table() {
+    export KEYFENCE_TABLE_NAME=keyfence-keys
+    target/debug/keyfence table create
+    target/debug/keyfence table seed events/demo-keys.json
+}
+
+start_lambda() {
+    LAMBDA_PORT=$(free_port)
+    # The emulator runs the function with this environment: the local table, info logs.
+    PATH="$CARGO_LAMBDA_BIN:$PATH" setsid cargo lambda watch --ignore-changes --quiet \
+        -A 127.0.0.1 -P "$LAMBDA_PORT" >"$STATE/lambda.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_port "$LAMBDA_PORT" "cargo lambda watch" "$!" "$STATE/lambda.log"
+    echo "Lambda Runtime API emulator listening on 127.0.0.1:$LAMBDA_PORT"
+}
+
+invoke_events() {
+    python3 "$SUPPORT/invoke_events.py" --port "$LAMBDA_PORT" --function "$FUNCTION" \
+        --log "$STATE/lambda.log"
+}
+
+case "${1:-}" in
+run)
+    cargo build --quiet --bins
+    start_dynamodb
+    seed_table
+    start_lambda
+    echo
+    invoke_events
+    echo
+    echo "The function's log (one JSON line per decision) is in $STATE/lambda.log"
+    ;;
+test)
+    cargo build --quiet --bins
+    start_dynamodb
+    KEYFENCE_TEST_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" cargo test --all-targets
+    seed_table
+    start_lambda
+    invoke_events
+    ;;
+*)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
