@@ -178,6 +178,15 @@ pub enum Routes {
     Only(Vec<RoutePattern>),
 }
 
+impl Routes {
+    /// A route list in canonical order, without repeats: the set a record means.
+    pub fn only(mut patterns: Vec<RoutePattern>) -> Self {
+        patterns.sort();
+        patterns.dedup();
+        Routes::Only(patterns)
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub type UnixSeconds = i64;
 

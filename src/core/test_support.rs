@@ -10,7 +10,7 @@ pub fn record() -> KeyRecord {
         principal: "acme".parse().unwrap(),
         status: KeyStatus::Active,
         cidrs: CidrSet::parse_all(["203.0.113.0/24", "2001:db8::/32"]).unwrap(),
-        routes: Routes::Only(vec![
+        routes: Routes::only(vec![
             "GET /pets".parse().unwrap(),
             "GET /pets/*".parse().unwrap(),
             "POST /orders".parse().unwrap(),

@@ -89,7 +89,7 @@ fn routes(item: &Item) -> Result<Routes, String> {
             .iter()
             .map(|v| RoutePattern::from_str(v).map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()
-            .map(Routes::Only),
+            .map(Routes::only),
     }
 }
 
@@ -118,10 +118,10 @@ pub fn item_from_record(hash: &KeyHash, record: &KeyRecord) -> Item {
         ),
     );
     if let Routes::Only(patterns) = &record.routes {
-        let mut values: Vec<String> = patterns.iter().map(ToString::to_string).collect();
-        values.sort();
-        values.dedup();
-        put(ROUTES, AttributeValue::Ss(values));
+        put(
+            ROUTES,
+            AttributeValue::Ss(patterns.iter().map(ToString::to_string).collect()),
+        );
     }
     for (name, time) in [
         (NOT_BEFORE, record.not_before),

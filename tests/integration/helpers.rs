@@ -1,0 +1,167 @@
+use keyfence::authorizer::handler::{Authorizer, Refusal};
+use keyfence::config::Settings;
+use keyfence::core::api_key::ApiKey;
+use keyfence::core::cidr_set::CidrSet;
+use keyfence::core::key_record::{KeyRecord, KeyStatus, Routes};
+use keyfence::store::dynamodb::DynamoDbStore;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const ACCOUNT_API: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5";
+pub const NOW: i64 = 1_800_000_000;
+
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("KEYFENCE_TEST_DYNAMODB")
+        .expect("KEYFENCE_TEST_DYNAMODB is not set: run these tests with `make test`, which starts a local DynamoDB")
+}
+
+pub fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let env: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_lookup(|name| env.get(name).cloned()).unwrap()
+}
+
+/// A fresh table on the local server, so tests running at once never see each other's keys.
+pub struct TestTable {
+    pub store: DynamoDbStore,
+    pub settings: Settings,
+}
+
+impl TestTable {
+    pub async fn new() -> Self {
+        Self::with_settings(&[]).await
+    }
+
+    pub async fn with_settings(pairs: &[(&str, &str)]) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "keyfence-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut pairs = pairs.to_vec();
+        pairs.push((keyfence::config::TABLE_NAME, &name));
+        let settings = settings(&pairs);
+        let store = DynamoDbStore::from_settings(&settings, Some(&dynamodb_endpoint())).await;
+        store.create_table().await.expect("create the test table");
+        Self { store, settings }
+    }
+
+    pub async fn add(&self, key: &str, record: &KeyRecord) {
+        let key = ApiKey::parse(key).unwrap();
+        self.store
+            .insert(&key.hash(), record)
+            .await
+            .expect("insert the test record");
+    }
+
+    pub fn authorizer(&self) -> Authorizer<DynamoDbStore> {
+        Authorizer::new(self.settings.clone(), self.store.clone())
+    }
+}
+
+pub fn record(key_id: &str, cidrs: &[&str], routes: Option<&[&str]>) -> KeyRecord {
+    KeyRecord {
+        key_id: key_id.parse().unwrap(),
+        principal: format!("{key_id} partner").parse().unwrap(),
+        status: KeyStatus::Active,
+        cidrs: CidrSet::parse_all(cidrs.iter().copied()).unwrap(),
+        routes: match routes {
+            None => Routes::All,
+            Some(patterns) => Routes::only(patterns.iter().map(|p| p.parse().unwrap()).collect()),
+        },
+        not_before: None,
+        expires_at: None,
+        usage_key: None,
+        context: BTreeMap::new(),
+        description: None,
+    }
+}
+
+pub fn rest_event(key: Option<&str>, ip: &str, method: &str, path: &str) -> Value {
+    let mut headers = serde_json::Map::new();
+    if let Some(key) = key {
+        headers.insert("X-Api-Key".into(), key.into());
+    }
+    json!({
+        "type": "REQUEST",
+        "methodArn": format!("{ACCOUNT_API}/prod/{method}{path}"),
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "requestContext": {"stage": "prod", "identity": {"sourceIp": ip}}
+    })
+}
+
+pub fn http_event(key: &str, ip: &str, method: &str, path: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": format!("{ACCOUNT_API}/$default/{method}{path}"),
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "headers": {"x-api-key": key},
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": ip}, "stage": "$default"}
+    })
+}
+
+pub fn websocket_event(key: &str, ip: &str) -> Value {
+    json!({
+        "type": "REQUEST",
+        "methodArn": format!("{ACCOUNT_API}/prod/$connect"),
+        "headers": {"X-Api-Key": key},
+        "requestContext": {"eventType": "CONNECT", "routeKey": "$connect", "connectionId": "abc=", "identity": {"sourceIp": ip}}
+    })
+}
+
+/// What API Gateway does with an answer, evaluated independently of keyfence's own matcher:
+/// an explicit Deny wins, then any Allow whose Resource matches the ARN.
+pub fn gateway_allows(answer: &Result<Value, Refusal>, arn: &str) -> bool {
+    let Ok(answer) = answer else { return false };
+    if let Some(authorized) = answer.get("isAuthorized") {
+        return authorized == &json!(true);
+    }
+    let statements = answer["policyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let matching = |effect: &str| {
+        statements.iter().any(|s| {
+            s["Effect"] == effect
+                && s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a == "execute-api:Invoke")
+                && s["Resource"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| glob(r.as_str().unwrap().as_bytes(), arn.as_bytes()))
+        })
+    };
+    !matching("Deny") && matching("Allow")
+}
+
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob(rest, &text[skip..])),
+        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+    }
+}
+
+/// Runs the handler and serializes its answer as Lambda would.
+pub async fn invoke(
+    authorizer: &Authorizer<DynamoDbStore>,
+    event: &Value,
+) -> Result<Value, Refusal> {
+    authorizer
+        .handle_at(event, NOW)
+        .await
+        .map(|response| serde_json::to_value(response).unwrap())
+}
