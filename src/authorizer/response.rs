@@ -118,3 +118,99 @@ fn context_for(record: &KeyRecord, reason: Reason) -> Map<String, Value> {
     context.insert("reason".into(), reason.code().into());
     context
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::method_arn::MethodArn;
+    use crate::core::policy::policy_for;
+    use crate::core::test_support::record;
+    use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerResponse;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/pets/1";
+
+    fn answer(shape: EventShape, form: HttpApiResponse, reason: Reason, usage_key: bool) -> Value {
+        let mut record = record();
+        if usage_key {
+            record.usage_key = Some("usage-plan-key-000000000001".parse().unwrap());
+        }
+        let policy = policy_for(&record, &MethodArn::parse(ARN).unwrap(), reason);
+        serde_json::to_value(respond(shape, form, &record, reason, policy)).unwrap()
+    }
+
+    #[test]
+    fn rest_allow_is_the_documented_shape_and_the_library_reads_it() {
+        let value = answer(
+            EventShape::Rest,
+            HttpApiResponse::Iam,
+            Reason::Allowed,
+            true,
+        );
+        assert_eq!(value["principalId"], "acme-1");
+        assert_eq!(value["usageIdentifierKey"], "usage-plan-key-000000000001");
+        assert_eq!(value["policyDocument"]["Version"], "2012-10-17");
+        let statement = &value["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Action"], json!(["execute-api:Invoke"]));
+        assert_eq!(statement["Effect"], "Allow");
+        assert!(statement.get("Condition").is_none());
+        assert_eq!(
+            value["context"],
+            json!({"keyId": "acme-1", "principal": "acme", "reason": "allowed"})
+        );
+        let parsed: ApiGatewayCustomAuthorizerResponse = serde_json::from_value(value).unwrap();
+        assert_eq!(parsed.principal_id.as_deref(), Some("acme-1"));
+    }
+
+    #[test]
+    fn rest_answers_carry_no_usage_key_field_unless_allowed_with_one() {
+        for (reason, usage_key) in [(Reason::Allowed, false), (Reason::SourceIpNotAllowed, true)] {
+            let value = answer(EventShape::Rest, HttpApiResponse::Iam, reason, usage_key);
+            assert!(
+                value.get("usageIdentifierKey").is_none(),
+                "{reason}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_simple_form_is_is_authorized_and_context_only() {
+        let allowed = answer(
+            EventShape::HttpV2,
+            HttpApiResponse::Simple,
+            Reason::Allowed,
+            true,
+        );
+        assert_eq!(allowed["isAuthorized"], true);
+        assert_eq!(allowed.as_object().unwrap().len(), 2);
+        let denied = answer(
+            EventShape::HttpV2,
+            HttpApiResponse::Simple,
+            Reason::KeyExpired,
+            false,
+        );
+        assert_eq!(denied["isAuthorized"], false);
+        assert_eq!(denied["context"]["reason"], "key_expired");
+    }
+
+    #[test]
+    fn http_iam_form_and_payload_1_0_have_no_usage_key() {
+        for shape in [EventShape::HttpV2, EventShape::HttpV1] {
+            let value = answer(shape, HttpApiResponse::Iam, Reason::Allowed, true);
+            assert_eq!(value["principalId"], "acme-1");
+            assert!(value.get("usageIdentifierKey").is_none());
+            assert!(value.get("isAuthorized").is_none());
+        }
+    }
+
+    #[test]
+    fn payload_1_0_ignores_the_simple_setting() {
+        let value = answer(
+            EventShape::HttpV1,
+            HttpApiResponse::Simple,
+            Reason::Allowed,
+            false,
+        );
+        assert!(value.get("policyDocument").is_some());
+    }
+}

@@ -10,4 +10,4 @@ pub mod reason;
 pub mod route;
 pub mod source_ip;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
