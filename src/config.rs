@@ -2,6 +2,7 @@
 //! stops the function at init with a message naming the variable.
 
 use crate::core::cidr_set::CidrSet;
+use crate::store::cache::CachePolicy;
 use std::time::Duration;
 
 pub const TABLE_NAME: &str = "KEYFENCE_TABLE_NAME";
@@ -12,6 +13,9 @@ pub const TRUSTED_PROXY_HOPS: &str = "KEYFENCE_TRUSTED_PROXY_HOPS";
 pub const HTTP_API_RESPONSE: &str = "KEYFENCE_HTTP_API_RESPONSE";
 pub const STORE_TIMEOUT_MS: &str = "KEYFENCE_STORE_TIMEOUT_MS";
 pub const STORE_MAX_ATTEMPTS: &str = "KEYFENCE_STORE_MAX_ATTEMPTS";
+pub const CACHE_TTL_SECONDS: &str = "KEYFENCE_CACHE_TTL_SECONDS";
+pub const CACHE_NEGATIVE_TTL_SECONDS: &str = "KEYFENCE_CACHE_NEGATIVE_TTL_SECONDS";
+pub const CACHE_MAX_ENTRIES: &str = "KEYFENCE_CACHE_MAX_ENTRIES";
 
 pub const DEFAULT_TABLE_NAME: &str = "keyfence-keys";
 pub const DEFAULT_KEY_HEADER: &str = "x-api-key";
@@ -44,6 +48,7 @@ pub struct Settings {
     pub http_api_response: HttpApiResponse,
     pub store_timeout: Duration,
     pub store_max_attempts: u32,
+    pub cache: CachePolicy,
 }
 
 impl Settings {
@@ -96,6 +101,23 @@ impl Settings {
             store_max_attempts: parse_or(get(STORE_MAX_ATTEMPTS), STORE_MAX_ATTEMPTS, 2, |v| {
                 bounded(v, 1, 5).map(|n| n as u32)
             })?,
+            cache: CachePolicy {
+                ttl: parse_or(
+                    get(CACHE_TTL_SECONDS),
+                    CACHE_TTL_SECONDS,
+                    Duration::from_secs(60),
+                    |v| bounded(v, 0, 3600).map(Duration::from_secs),
+                )?,
+                negative_ttl: parse_or(
+                    get(CACHE_NEGATIVE_TTL_SECONDS),
+                    CACHE_NEGATIVE_TTL_SECONDS,
+                    Duration::from_secs(10),
+                    |v| bounded(v, 0, 300).map(Duration::from_secs),
+                )?,
+                max_entries: parse_or(get(CACHE_MAX_ENTRIES), CACHE_MAX_ENTRIES, 10_000, |v| {
+                    bounded(v, 1, 1_000_000).map(|n| n as usize)
+                })?,
+            },
         })
     }
 }
@@ -186,6 +208,9 @@ mod tests {
         assert_eq!(s.http_api_response, HttpApiResponse::Iam);
         assert_eq!(s.store_timeout, Duration::from_millis(1500));
         assert_eq!(s.store_max_attempts, 2);
+        assert_eq!(s.cache.ttl, Duration::from_secs(60));
+        assert_eq!(s.cache.negative_ttl, Duration::from_secs(10));
+        assert_eq!(s.cache.max_entries, 10_000);
     }
 
     #[test]
@@ -199,6 +224,9 @@ mod tests {
             (HTTP_API_RESPONSE, "simple"),
             (STORE_TIMEOUT_MS, "800"),
             (STORE_MAX_ATTEMPTS, "3"),
+            (CACHE_TTL_SECONDS, "0"),
+            (CACHE_NEGATIVE_TTL_SECONDS, "2"),
+            (CACHE_MAX_ENTRIES, "50"),
         ])
         .unwrap();
         assert_eq!(s.table_name, "partners");
@@ -209,6 +237,9 @@ mod tests {
         assert_eq!(s.http_api_response, HttpApiResponse::Simple);
         assert_eq!(s.store_timeout, Duration::from_millis(800));
         assert_eq!(s.store_max_attempts, 3);
+        assert_eq!(s.cache.ttl, Duration::ZERO);
+        assert_eq!(s.cache.negative_ttl, Duration::from_secs(2));
+        assert_eq!(s.cache.max_entries, 50);
     }
 
     #[test]
@@ -223,6 +254,9 @@ mod tests {
             (HTTP_API_RESPONSE, "IAM-ish"),
             (STORE_TIMEOUT_MS, "10"),
             (STORE_MAX_ATTEMPTS, "0"),
+            (CACHE_TTL_SECONDS, "3601"),
+            (CACHE_NEGATIVE_TTL_SECONDS, "1h"),
+            (CACHE_MAX_ENTRIES, "0"),
         ] {
             let error = settings(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable);

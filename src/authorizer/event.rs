@@ -4,8 +4,8 @@
 //! the fields keyfence needs are picked out: the ARN, the key (header or query parameter, any
 //! letter case, single- or multi-value) and the source IP. Nothing else is trusted or kept.
 
+use crate::authorizer::judge::PresentedKey;
 use crate::config::Settings;
-use crate::core::api_key::{ApiKey, KeyFormatError};
 use crate::core::method_arn::{MethodArn, MethodArnError};
 use crate::core::source_ip::{self, SourceIpError};
 use serde_json::{Map, Value};
@@ -46,22 +46,6 @@ pub enum EventError {
     NoArn,
     #[error(transparent)]
     Arn(#[from] MethodArnError),
-}
-
-/// The key as found in the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PresentedKey {
-    Missing,
-    Malformed(KeyProblem),
-    Present(ApiKey),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum KeyProblem {
-    #[error(transparent)]
-    Format(#[from] KeyFormatError),
-    #[error("the request carries two different keys")]
-    Conflicting,
 }
 
 #[derive(Debug, Clone)]
@@ -130,8 +114,7 @@ fn method_arn_shape(
     }
 }
 
-/// Every value of the key header, and of the key query parameter when one is configured. All
-/// must agree: two different keys in one request are refused rather than picked from.
+/// Every value of the key header, and of the key query parameter when one is configured.
 fn presented_key(event: &Map<String, Value>, settings: &Settings) -> PresentedKey {
     let mut values = values_of(
         event,
@@ -149,17 +132,7 @@ fn presented_key(event: &Map<String, Value>, settings: &Settings) -> PresentedKe
             false,
         ));
     }
-    let mut present = values.into_iter().map(str::trim).filter(|v| !v.is_empty());
-    let Some(first) = present.next() else {
-        return PresentedKey::Missing;
-    };
-    if present.any(|other| other != first) {
-        return PresentedKey::Malformed(KeyProblem::Conflicting);
-    }
-    match ApiKey::parse(first) {
-        Ok(key) => PresentedKey::Present(key),
-        Err(problem) => PresentedKey::Malformed(problem.into()),
-    }
+    PresentedKey::from_values(values)
 }
 
 /// The string values named `name` in the single-value map and the multi-value map of the
@@ -206,6 +179,8 @@ fn object<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Map<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authorizer::judge::KeyProblem;
+    use crate::core::api_key::{ApiKey, KeyFormatError};
     use serde_json::json;
 
     const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/pets/1";

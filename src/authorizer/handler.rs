@@ -1,16 +1,17 @@
 //! One invocation: parse the event, find the key, decide, answer, and write one log line.
 
-use crate::authorizer::event::{AuthorizerRequest, PresentedKey};
+use crate::authorizer::event::AuthorizerRequest;
+use crate::authorizer::judge::{Judgement, Question, judge};
 use crate::authorizer::response::{AuthorizerResponse, respond};
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::core::decision::{AccessRequest, decide};
-use crate::core::key_record::UnixSeconds;
 use crate::core::policy::policy_for;
 use crate::core::reason::{Outcome, Reason};
-use crate::store::{KeyStore, StoreError};
+use crate::store::KeyStore;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Why the invocation fails instead of returning a policy. API Gateway answers 401 for a
 /// failure whose message is exactly `Unauthorized`, and 500 for any other; neither is cached.
@@ -46,33 +47,26 @@ impl From<Refusal> for Diagnostic {
 pub struct Authorizer<S> {
     settings: Settings,
     store: S,
+    clock: Arc<dyn Clock>,
 }
 
 impl<S: KeyStore> Authorizer<S> {
-    pub fn new(settings: Settings, store: S) -> Self {
-        Self { settings, store }
+    pub fn new(settings: Settings, store: S, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            settings,
+            store,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     pub async fn handle(&self, event: &Value) -> Result<AuthorizerResponse, Refusal> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as UnixSeconds);
-        self.handle_at(event, now).await
-    }
-
-    /// Handles an event as if the clock read `now`.
-    pub async fn handle_at(
-        &self,
-        event: &Value,
-        now: UnixSeconds,
-    ) -> Result<AuthorizerResponse, Refusal> {
         let started = Instant::now();
         let mut log = DecisionLog::default();
-        let result = self.authorize(event, now, &mut log).await;
-        log.reason = Some(match &result {
-            Ok(_) => log.reason.unwrap_or(Reason::Allowed),
-            Err(refusal) => refusal.reason(),
-        });
+        let result = self.authorize(event, &mut log).await;
         log.emit(started.elapsed().as_micros());
         result
     }
@@ -80,7 +74,6 @@ impl<S: KeyStore> Authorizer<S> {
     async fn authorize(
         &self,
         event: &Value,
-        now: UnixSeconds,
         log: &mut DecisionLog,
     ) -> Result<AuthorizerResponse, Refusal> {
         let request = AuthorizerRequest::from_event(event, &self.settings).map_err(|e| {
@@ -96,57 +89,50 @@ impl<S: KeyStore> Authorizer<S> {
             .unwrap_or_default();
         log.route = request.arn.target().to_string();
 
-        let key = match request.key {
-            PresentedKey::Present(key) => key,
-            PresentedKey::Missing => return Err(Refusal::Unauthorized(Reason::KeyMissing)),
-            PresentedKey::Malformed(problem) => {
-                log.detail = problem.to_string();
-                return Err(Refusal::Unauthorized(Reason::KeyMalformed));
+        let question = Question {
+            key: &request.key,
+            client_ip: &request.client_ip,
+            target: Some(request.arn.target()),
+            now: self.clock.unix_now(),
+        };
+        let judgement = judge(&self.store, &self.settings.deny_list, &question).await;
+        log.reason = judgement.reason();
+        match judgement {
+            Judgement::Refused {
+                reason,
+                key_id,
+                detail,
+            } => {
+                log.key_id = key_id.unwrap_or_default();
+                log.detail = detail;
+                Err(match reason.outcome() {
+                    Outcome::Unauthorized => Refusal::Unauthorized(reason),
+                    _ => Refusal::Undecided(reason),
+                })
             }
-        };
-        let record = match self.store.find(&key.hash()).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Err(Refusal::Unauthorized(Reason::KeyUnknown)),
-            Err(error) => {
-                let reason = match &error {
-                    StoreError::InvalidRecord { key_id, .. } => {
-                        log.key_id = key_id.clone();
-                        Reason::RecordInvalid
-                    }
-                    _ => Reason::StoreUnavailable,
-                };
-                log.detail = error.to_string();
-                return Err(Refusal::Undecided(reason));
+            Judgement::Decided { record, reason } => {
+                log.key_id = record.key_id.to_string();
+                log.principal = record.principal.as_str().to_owned();
+                if let (Reason::SourceIpInvalid, Err(problem)) = (reason, &request.client_ip) {
+                    log.detail = problem.to_string();
+                }
+                let policy = policy_for(&record, &request.arn, reason);
+                Ok(respond(
+                    request.shape,
+                    self.settings.http_api_response,
+                    &record,
+                    reason,
+                    policy,
+                ))
             }
-        };
-        log.key_id = record.key_id.to_string();
-        log.principal = record.principal.as_str().to_owned();
-
-        let access = AccessRequest {
-            client_ip: request.client_ip.clone(),
-            target: request.arn.target(),
-            now,
-        };
-        let reason = decide(&record, &access, &self.settings.deny_list);
-        if let (Reason::SourceIpInvalid, Err(problem)) = (reason, &request.client_ip) {
-            log.detail = problem.to_string();
         }
-        log.reason = Some(reason);
-        let policy = policy_for(&record, &request.arn, reason);
-        Ok(respond(
-            request.shape,
-            self.settings.http_api_response,
-            &record,
-            reason,
-            policy,
-        ))
     }
 }
 
 /// The one line each invocation writes. It holds the key id, never the key or its hash.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct DecisionLog {
-    reason: Option<Reason>,
+    reason: Reason,
     shape: &'static str,
     key_id: String,
     principal: String,
@@ -156,9 +142,25 @@ struct DecisionLog {
     detail: String,
 }
 
+impl Default for DecisionLog {
+    /// Until the event is read, the only thing known is that it was not usable.
+    fn default() -> Self {
+        Self {
+            reason: Reason::EventInvalid,
+            shape: "",
+            key_id: String::new(),
+            principal: String::new(),
+            source_ip: String::new(),
+            client_ip: String::new(),
+            route: String::new(),
+            detail: String::new(),
+        }
+    }
+}
+
 impl DecisionLog {
     fn emit(&self, duration_us: u128) {
-        let reason = self.reason.unwrap_or(Reason::EventInvalid);
+        let reason = self.reason;
         let decision = match reason.outcome() {
             Outcome::Allow => "allow",
             Outcome::Deny => "deny",

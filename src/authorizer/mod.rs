@@ -2,4 +2,5 @@
 
 pub mod event;
 pub mod handler;
+pub mod judge;
 pub mod response;

@@ -2,11 +2,14 @@
 //! client and its open connection.
 
 use keyfence::authorizer::handler::Authorizer;
+use keyfence::clock::SystemClock;
 use keyfence::config::Settings;
+use keyfence::store::cache::CachedStore;
 use keyfence::store::dynamodb::DynamoDbStore;
 use keyfence::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use std::sync::Arc;
 
 // One request at a time per Lambda instance: a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]
@@ -19,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Err(error) = store.warm_up().await {
         tracing::warn!(%error, table = store.table(), "could not reach the key table at start-up");
     }
-    let authorizer = Authorizer::new(settings, store);
+    let cache = CachedStore::new(store, settings.cache, Arc::new(SystemClock));
+    let authorizer = Authorizer::new(settings, cache, Arc::new(SystemClock));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let authorizer = &authorizer;
         async move { authorizer.handle(&event.payload).await }

@@ -1,11 +1,17 @@
-//! The `keyfence` command: operator tasks against the key table.
+//! The `keyfence` command: operator tasks against the key table. Parsing and printing live
+//! here; the work is in `keys` (and `seed` for fixtures).
 
+pub mod keys;
+pub mod output;
 pub mod seed;
+pub mod when;
 
 use crate::config::{self, Settings};
+use crate::core::reason::Outcome;
 use crate::store::StoreError;
 use crate::store::dynamodb::DynamoDbStore;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,6 +28,9 @@ pub struct Cli {
     /// A DynamoDB endpoint other than AWS's, such as a local server.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     endpoint_url: Option<String>,
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +40,22 @@ enum Command {
     /// The key table itself.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Issue, inspect, change and retire keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The authorizer's decision and reason for a key, an address and a route, read from the
+    /// table without invoking Lambda. Exits 0 when allowed, 1 when refused.
+    Check {
+        /// The key, or `-` to read it from standard input (keeps it out of shell history).
+        #[arg(long)]
+        key: String,
+        /// The caller's source IP.
+        #[arg(long)]
+        ip: String,
+        /// The request, such as 'GET /pets/1'; without it the route is not checked.
+        #[arg(long)]
+        route: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,18 +67,118 @@ enum TableCommand {
     Seed { file: PathBuf },
 }
 
+#[derive(Debug, Args)]
+struct Grants {
+    /// The partner the key belongs to.
+    #[arg(long)]
+    principal: String,
+    /// A source range the partner calls from (IPv4 or IPv6 CIDR); repeat for more.
+    #[arg(long = "cidr", required = true)]
+    cidrs: Vec<String>,
+    /// A route the key may call, such as 'GET /pets/*'; repeat for more. None: every route.
+    #[arg(long = "route")]
+    routes: Vec<String>,
+    /// When the key stops working: 2027-01-31, 2027-01-31T12:00:00Z, +90days, Unix seconds.
+    #[arg(long)]
+    expires: Option<String>,
+    /// When the key starts working (same forms as --expires).
+    #[arg(long)]
+    not_before: Option<String>,
+    /// The API Gateway API key value of the partner's usage plan.
+    #[arg(long)]
+    usage_key: Option<String>,
+    /// A name=value handed to the backend in the authorizer context; repeat for more.
+    #[arg(long = "context")]
+    context: Vec<String>,
+    /// Free text for operators.
+    #[arg(long)]
+    description: Option<String>,
+}
+
+impl From<Grants> for keys::GrantArgs {
+    fn from(g: Grants) -> Self {
+        keys::GrantArgs {
+            principal: g.principal,
+            cidrs: g.cidrs,
+            routes: g.routes,
+            expires: g.expires,
+            not_before: g.not_before,
+            usage_key: g.usage_key,
+            context: g.context,
+            description: g.description,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new key, print it once, store only its hash.
+    Create(Grants),
+    /// Store a key a partner already holds, read from standard input.
+    Import {
+        #[command(flatten)]
+        grants: Grants,
+        /// The public id for a key not issued by keyfence (default: a random id).
+        #[arg(long)]
+        key_id: Option<String>,
+    },
+    /// Every key and what it may do (never the key itself).
+    List {
+        #[arg(long)]
+        principal: Option<String>,
+    },
+    /// One key and what it may do.
+    Show { key_id: String },
+    /// Refuse a key from now on (plus the caches' time to live).
+    Revoke { key_id: String },
+    /// Change a key's ranges, routes, expiry or description.
+    Update {
+        key_id: String,
+        #[arg(long = "add-cidr")]
+        add_cidrs: Vec<String>,
+        #[arg(long = "remove-cidr")]
+        remove_cidrs: Vec<String>,
+        #[arg(long = "add-route")]
+        add_routes: Vec<String>,
+        #[arg(long = "remove-route")]
+        remove_routes: Vec<String>,
+        /// Let the key call every route.
+        #[arg(long)]
+        all_routes: bool,
+        #[arg(long, conflicts_with = "no_expiry")]
+        expires: Option<String>,
+        /// Remove the expiry.
+        #[arg(long)]
+        no_expiry: bool,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// A new key with the same grants; the old one works until the overlap ends.
+    Rotate {
+        key_id: String,
+        /// How long the old key keeps working: 30m, 12h, 7days.
+        #[arg(long, default_value = "1h")]
+        overlap: String,
+    },
+}
+
 /// Exit codes, documented in the README.
 pub mod exit {
     pub const OK: u8 = 0;
+    pub const REFUSED: u8 = 1;
     pub const BAD_INPUT: u8 = 2;
     pub const CONFLICT: u8 = 3;
-    pub const STORE_UNAVAILABLE: u8 = 4;
+    pub const NOT_FOUND: u8 = 4;
+    pub const STORE_UNAVAILABLE: u8 = 5;
+    pub const INVALID_RECORD: u8 = 6;
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
     BadInput(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -61,18 +186,18 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::BadInput(_) | CliError::Store(StoreError::InvalidRecord { .. }) => {
-                exit::BAD_INPUT
-            }
+            CliError::BadInput(_) => exit::BAD_INPUT,
+            CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::Store(StoreError::Conflict(_)) => exit::CONFLICT,
             CliError::Store(StoreError::Unavailable { .. }) => exit::STORE_UNAVAILABLE,
+            CliError::Store(StoreError::InvalidRecord { .. }) => exit::INVALID_RECORD,
         }
     }
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
     match execute(cli).await {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("keyfence: {error}");
             ExitCode::from(error.exit_code())
@@ -80,10 +205,20 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn execute(cli: Cli) -> Result<(), CliError> {
+async fn execute(cli: Cli) -> Result<u8, CliError> {
     let mut settings = Settings::from_env().map_err(|e| CliError::BadInput(e.to_string()))?;
     settings.table_name = cli.table;
     let store = DynamoDbStore::from_settings(&settings, cli.endpoint_url.as_deref()).await;
+    let now = when::unix_now();
+    let json = cli.json;
+    let show = |stored: &crate::store::item::StoredKey| {
+        let view = output::KeyView::new(stored, now);
+        if json {
+            println!("{:#}", serde_json::json!(view));
+        } else {
+            print!("{}", view.render());
+        }
+    };
     match cli.command {
         Command::Table(TableCommand::Create) => {
             store.create_table().await?;
@@ -92,8 +227,8 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Table(TableCommand::Seed { file }) => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::BadInput(format!("{}: {e}", file.display())))?;
-            for entry in seed::parse(&text)? {
-                store.insert(&entry.hash, &entry.record).await?;
+            for entry in seed::parse(&text, now)? {
+                store.insert(&entry).await?;
                 println!(
                     "seeded key {} ({})",
                     entry.record.key_id,
@@ -101,6 +236,100 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 );
             }
         }
+        Command::Keys(KeysCommand::Create(grants)) => {
+            let (key, stored) = keys::create(&store, &grants.into(), now).await?;
+            print!("{}", output::new_key(&key, &stored, now, json));
+        }
+        Command::Keys(KeysCommand::Import { grants, key_id }) => {
+            let key = read_stdin_line("the key to import")?;
+            show(&keys::import(&store, &key, key_id.as_deref(), &grants.into(), now).await?);
+        }
+        Command::Keys(KeysCommand::List { principal }) => {
+            let keys = keys::list(&store, principal.as_deref()).await?;
+            if json {
+                println!("{:#}", output::list_json(&keys, now));
+            } else {
+                print!("{}", output::render_list(&keys, now));
+            }
+        }
+        Command::Keys(KeysCommand::Show { key_id }) => show(&keys::show(&store, &key_id).await?),
+        Command::Keys(KeysCommand::Revoke { key_id }) => {
+            show(&keys::revoke(&store, &key_id, now).await?)
+        }
+        Command::Keys(KeysCommand::Update {
+            key_id,
+            add_cidrs,
+            remove_cidrs,
+            add_routes,
+            remove_routes,
+            all_routes,
+            expires,
+            no_expiry,
+            description,
+        }) => {
+            let args = keys::UpdateArgs {
+                add_cidrs,
+                remove_cidrs,
+                add_routes,
+                remove_routes,
+                all_routes,
+                expires,
+                no_expiry,
+                description,
+            };
+            show(&keys::update(&store, &key_id, &args, now).await?);
+        }
+        Command::Keys(KeysCommand::Rotate { key_id, overlap }) => {
+            let overlap = when::parse_duration(&overlap)
+                .map_err(|e| CliError::BadInput(format!("--overlap: {e}")))?;
+            let (key, new, old) = keys::rotate(&store, &key_id, overlap, now).await?;
+            if !json {
+                println!(
+                    "key {} keeps working until {}, then only the new key does.\n",
+                    old.record.key_id,
+                    old.record
+                        .expires_at
+                        .map(when::format_time)
+                        .unwrap_or_default()
+                );
+            }
+            print!("{}", output::new_key(&key, &new, now, json));
+        }
+        Command::Check { key, ip, route } => {
+            let key = if key == "-" {
+                read_stdin_line("the key to check")?
+            } else {
+                key
+            };
+            let outcome = keys::check(
+                &store,
+                &settings.deny_list,
+                &key,
+                &ip,
+                route.as_deref(),
+                now,
+            )
+            .await?;
+            print!("{}", output::check(&outcome, json));
+            return Ok(match outcome.reason.outcome() {
+                Outcome::Allow => exit::OK,
+                Outcome::Error => exit::STORE_UNAVAILABLE,
+                Outcome::Deny | Outcome::Unauthorized => exit::REFUSED,
+            });
+        }
     }
-    Ok(())
+    Ok(exit::OK)
+}
+
+fn read_stdin_line(what: &str) -> Result<String, CliError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::BadInput(format!("reading {what} from standard input: {e}")))?;
+    let line = text.lines().next().unwrap_or("").trim().to_owned();
+    if line.is_empty() {
+        return Err(CliError::BadInput(format!("give {what} on standard input")));
+    }
+    Ok(line)
 }

@@ -4,18 +4,14 @@
 //! authorizer uses, so a fixture can never hold a record the authorizer would reject.
 
 use crate::cli::CliError;
-use crate::core::api_key::{ApiKey, KeyHash};
-use crate::core::key_record::KeyRecord;
-use crate::store::item::{Item, record_from_item};
+use crate::core::api_key::ApiKey;
+use crate::core::key_record::UnixSeconds;
+use crate::store::item::{Item, KeyMeta, StoredKey, record_from_item};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-pub struct SeedEntry {
-    pub hash: KeyHash,
-    pub record: KeyRecord,
-}
-
-pub fn parse(text: &str) -> Result<Vec<SeedEntry>, CliError> {
+/// Parses the file; entries are stamped as created `now`.
+pub fn parse(text: &str, now: UnixSeconds) -> Result<Vec<StoredKey>, CliError> {
     let bad = |message: String| CliError::BadInput(message);
     let entries: Vec<serde_json::Map<String, Value>> = serde_json::from_str(text)
         .map_err(|e| bad(format!("the seed file is not a JSON array of objects: {e}")))?;
@@ -36,9 +32,10 @@ pub fn parse(text: &str) -> Result<Vec<SeedEntry>, CliError> {
                     })
                 })
                 .collect::<Result<_, _>>()?;
-            Ok(SeedEntry {
+            Ok(StoredKey {
                 hash: key.hash(),
                 record: record_from_item(&item)?,
+                meta: KeyMeta::new(now),
             })
         })
         .collect()

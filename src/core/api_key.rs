@@ -65,6 +65,18 @@ impl ApiKey {
         Self::parse(&format!("{body}{checksum}"))
     }
 
+    /// A new issued key: a random public id and 130 random bits from the operating system.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut id_bytes = [0u8; 7];
+        let mut secret_bytes = [0u8; 17];
+        getrandom::fill(&mut id_bytes)?;
+        getrandom::fill(&mut secret_bytes)?;
+        let key_id = &base32_lower(&id_bytes)[..KEY_ID_LEN];
+        let secret = &base32_lower(&secret_bytes)[..SECRET_LEN];
+        Ok(Self::issued(key_id, secret)
+            .expect("generated parts have the issued lengths and alphabet"))
+    }
+
     /// The key id embedded in an issued key; `None` for imported keys.
     pub fn embedded_key_id(&self) -> Option<&str> {
         self.0
@@ -152,6 +164,18 @@ pub struct KeyHash([u8; 32]);
 impl KeyHash {
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reads the lower-case hex form stored in the table.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Self(bytes))
     }
 }
 
@@ -260,6 +284,25 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(key.hash().to_hex(), expected);
+    }
+
+    #[test]
+    fn generated_keys_are_issued_keys_and_differ() {
+        let a = ApiKey::generate().unwrap();
+        let b = ApiKey::generate().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a.embedded_key_id(), b.embedded_key_id());
+        assert_eq!(ApiKey::parse(a.expose()).unwrap(), a);
+        assert_eq!(a.embedded_key_id().unwrap().len(), KEY_ID_LEN);
+    }
+
+    #[test]
+    fn hash_hex_round_trips_and_refuses_other_text() {
+        let hash = issued().hash();
+        assert_eq!(KeyHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(KeyHash::from_hex("warm-up"), None);
+        assert_eq!(KeyHash::from_hex(&hash.to_hex().to_uppercase()), None);
+        assert_eq!(KeyHash::from_hex(&hash.to_hex()[1..]), None);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::net::IpAddr;
 pub struct AccessRequest<'a> {
     /// The client address, or why none could be trusted.
     pub client_ip: Result<IpAddr, SourceIpError>,
-    pub target: &'a RouteTarget,
+    /// The route asked for; `None` checks the key and address only (the CLI's `check`
+    /// without `--route`). The authorizer always has one.
+    pub target: Option<&'a RouteTarget>,
     pub now: UnixSeconds,
 }
 
@@ -38,7 +40,10 @@ pub fn decide(record: &KeyRecord, request: &AccessRequest<'_>, deny_list: &CidrS
     if !record.cidrs.contains(ip) {
         return Reason::SourceIpNotAllowed;
     }
-    if !route_allowed(&record.routes, request.target) {
+    if request
+        .target
+        .is_some_and(|target| !route_allowed(&record.routes, target))
+    {
         return Reason::RouteNotAllowed;
     }
     Reason::Allowed
@@ -70,7 +75,7 @@ mod tests {
         let arn = arn(tail);
         let request = AccessRequest {
             client_ip: crate::core::source_ip::parse_address(ip),
-            target: arn.target(),
+            target: Some(arn.target()),
             now: NOW,
         };
         decide(
@@ -124,7 +129,7 @@ mod tests {
         ] {
             let request = AccessRequest {
                 client_ip: Err(err),
-                target: arn.target(),
+                target: Some(arn.target()),
                 now: NOW,
             };
             assert_eq!(
@@ -212,6 +217,19 @@ mod tests {
         r.expires_at = Some(NOW + 1);
         assert_eq!(
             decide_for(&r, "203.0.113.7", "GET/pets/1", &[]),
+            Reason::Allowed
+        );
+    }
+
+    #[test]
+    fn without_a_target_the_route_is_not_checked() {
+        let request = AccessRequest {
+            client_ip: crate::core::source_ip::parse_address("203.0.113.7"),
+            target: None,
+            now: NOW,
+        };
+        assert_eq!(
+            decide(&record(), &request, &CidrSet::default()),
             Reason::Allowed
         );
     }

@@ -125,6 +125,36 @@ pub struct RouteTarget {
 }
 
 impl RouteTarget {
+    /// Reads a request as an operator writes it: `GET /pets/1` or `$connect`.
+    pub fn parse_request(raw: &str) -> Result<Self, RouteError> {
+        let value = raw.trim();
+        if value.starts_with('$') {
+            return if is_websocket_route_key(value) {
+                Ok(Self::from_arn_tail(value))
+            } else {
+                Err(RouteError::Syntax {
+                    value: value.to_owned(),
+                })
+            };
+        }
+        let (method, path) = value.split_once(' ').ok_or_else(|| RouteError::Syntax {
+            value: value.to_owned(),
+        })?;
+        let method = method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(RouteError::Method {
+                value: value.to_owned(),
+            });
+        }
+        let path = path.trim();
+        if !is_path_pattern(path) || path.contains('*') {
+            return Err(RouteError::Path {
+                value: value.to_owned(),
+            });
+        }
+        Ok(Self::from_arn_tail(&format!("{method}{path}")))
+    }
+
     /// Takes the ARN tail as API Gateway wrote it; [`crate::core::method_arn`] checks its shape.
     pub(crate) fn from_arn_tail(arn_tail: &str) -> Self {
         Self {
@@ -278,6 +308,27 @@ mod tests {
         ] {
             assert_eq!(pattern(s).to_string(), s);
             assert_eq!(pattern(&pattern(s).to_string()), pattern(s));
+        }
+    }
+
+    #[test]
+    fn requests_parse_like_the_arn_tail() {
+        assert_eq!(
+            RouteTarget::parse_request("get /pets/1").unwrap(),
+            target("GET/pets/1")
+        );
+        assert_eq!(
+            RouteTarget::parse_request("$connect").unwrap(),
+            target("$connect")
+        );
+        assert_eq!(
+            RouteTarget::parse_request("GET /pets/1")
+                .unwrap()
+                .to_string(),
+            "GET /pets/1"
+        );
+        for bad in ["GET", "ANY /x", "GET /x/*", "GET x", "$"] {
+            assert!(RouteTarget::parse_request(bad).is_err(), "{bad}");
         }
     }
 

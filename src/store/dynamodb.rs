@@ -3,18 +3,22 @@
 
 use crate::config::Settings;
 use crate::core::api_key::KeyHash;
-use crate::core::key_record::KeyRecord;
-use crate::store::item::{self, item_from_record, record_from_item};
+use crate::core::key_record::{KeyId, KeyRecord};
+use crate::store::item::{self, StoredKey, item_from_stored, record_from_item, stored_from_item};
 use crate::store::{KeyStore, StoreError};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Name of the index that finds a key's record by its public id.
@@ -22,11 +26,14 @@ pub const KEY_ID_INDEX: &str = "key_id-index";
 /// A hash no key can have (it is not hex), read once at start-up to open the connection.
 const WARM_UP_HASH: &str = "warm-up";
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    /// GetItem calls made by `find`, for tests and benchmarks that count reads.
+    reads: Arc<AtomicU64>,
 }
 
 impl DynamoDbStore {
@@ -34,7 +41,13 @@ impl DynamoDbStore {
         Self {
             client,
             table: table.into(),
+            reads: Arc::default(),
         }
+    }
+
+    /// How many key lookups (`find`) reached DynamoDB.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Builds the SDK client from the environment (region, credentials, and
@@ -75,25 +88,124 @@ impl DynamoDbStore {
             .map_err(unavailable)
     }
 
-    /// Stores a new record; refuses to overwrite an existing key.
-    pub async fn insert(&self, hash: &KeyHash, record: &KeyRecord) -> Result<(), StoreError> {
+    /// Stores a new key; refuses to overwrite an existing one.
+    pub async fn insert(&self, stored: &StoredKey) -> Result<(), StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item_from_record(hash, record)))
-            .condition_expression("attribute_not_exists(#h)")
-            .expression_attribute_names("#h", item::KEY_HASH)
+            .set_item(Some(item_from_stored(stored)))
+            .condition_expression("attribute_not_exists(#hash)")
+            .expression_attribute_names("#hash", item::KEY_HASH)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict(format!(
-                "a record for key {} (or the same key) already exists",
-                record.key_id
-            ))),
-            Err(err) => Err(unavailable(err)),
+        conditional(result, || {
+            format!(
+                "key {} (or the very same key) already exists",
+                stored.record.key_id
+            )
+        })
+    }
+
+    /// Replaces a key's item as a whole, only if nobody wrote it since it was read at
+    /// `read_version`: a change is all-or-nothing, and two operators cannot overwrite each
+    /// other unnoticed.
+    pub async fn replace(&self, stored: &StoredKey, read_version: u64) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_from_stored(stored)));
+        let result = with_version_condition(request, read_version).send().await;
+        conditional(result, || {
+            format!(
+                "key {} changed since it was read; run the command again",
+                stored.record.key_id
+            )
+        })
+    }
+
+    /// Deletes a key's item, only if it is still at `read_version`.
+    pub async fn delete(&self, stored: &StoredKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(item::KEY_HASH, AttributeValue::S(stored.hash.to_hex()))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", item::VERSION)
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(stored.meta.version.to_string()),
+            )
+            .send()
+            .await;
+        conditional(result, || {
+            format!("key {} changed since it was read", stored.record.key_id)
+        })
+    }
+
+    /// The key with this public id, read consistently.
+    pub async fn find_by_key_id(&self, key_id: &KeyId) -> Result<Option<StoredKey>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(KEY_ID_INDEX)
+            .key_condition_expression("#id = :id")
+            .expression_attribute_names("#id", item::KEY_ID)
+            .expression_attribute_values(":id", AttributeValue::S(key_id.to_string()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let hashes: Vec<String> = output
+            .items()
+            .iter()
+            .filter_map(|item| {
+                item.get(item::KEY_HASH)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+            })
+            .collect();
+        match hashes.as_slice() {
+            [] => Ok(None),
+            [hash] => self.get_stored(hash).await,
+            _ => Err(StoreError::InvalidRecord {
+                key_id: key_id.to_string(),
+                field: item::KEY_ID,
+                reason: format!("{} records share this key id", hashes.len()),
+            }),
         }
+    }
+
+    /// Every key in the table; records that do not parse come back as errors, in place.
+    pub async fn list(&self) -> Result<Vec<Result<StoredKey, StoreError>>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unavailable)?;
+            keys.extend(page.items().iter().map(stored_from_item));
+        }
+        Ok(keys)
+    }
+
+    async fn get_stored(&self, hash_hex: &str) -> Result<Option<StoredKey>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(item::KEY_HASH, AttributeValue::S(hash_hex.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output.item().map(stored_from_item).transpose()
     }
 
     /// Creates the table with the schema the SAM template declares.
@@ -132,18 +244,31 @@ impl DynamoDbStore {
             .global_secondary_indexes(index)
             .send()
             .await
-            .map(|_| ())
             .map_err(|err| match err.as_service_error().and_then(|e| e.code()) {
                 Some("ResourceInUseException") => {
                     StoreError::Conflict(format!("table {} already exists", self.table))
                 }
                 _ => unavailable(err),
+            })?;
+        // A new table refuses reads and writes until it is ACTIVE.
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(TABLE_READY_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|_| StoreError::Unavailable {
+                detail: format!(
+                    "table {} did not become active within {TABLE_READY_TIMEOUT:?}",
+                    self.table
+                ),
             })
     }
 }
 
 impl KeyStore for DynamoDbStore {
-    async fn find(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
+    async fn find(&self, hash: &KeyHash) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let output = self
             .client
             .get_item()
@@ -152,12 +277,46 @@ impl KeyStore for DynamoDbStore {
             .send()
             .await
             .map_err(unavailable)?;
-        output.item().map(record_from_item).transpose()
+        output
+            .item()
+            .map(|item| record_from_item(item).map(Arc::new))
+            .transpose()
     }
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+/// Writes to an item read at version 0 (written by hand, without bookkeeping) require that it
+/// still has no version; later ones require the version read.
+fn with_version_condition(
+    request: PutItemFluentBuilder,
+    read_version: u64,
+) -> PutItemFluentBuilder {
+    let request = request
+        .expression_attribute_names("#hash", item::KEY_HASH)
+        .expression_attribute_names("#version", item::VERSION);
+    if read_version == 0 {
+        request.condition_expression("attribute_exists(#hash) AND attribute_not_exists(#version)")
+    } else {
+        request
+            .condition_expression("attribute_exists(#hash) AND #version = :version")
+            .expression_attribute_values(":version", AttributeValue::N(read_version.to_string()))
+    }
+}
+
+/// The outcome of a conditional write: a failed condition is a conflict with `message`.
+fn conditional<T, E: ProvideErrorMetadata, R>(
+    result: Result<T, SdkError<E, R>>,
+    message: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Err(StoreError::Conflict(message()))
+        }
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 /// Names what went wrong without echoing the request: SDK messages may quote parameters.

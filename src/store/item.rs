@@ -3,7 +3,7 @@
 
 use crate::core::api_key::KeyHash;
 use crate::core::cidr_set::CidrSet;
-use crate::core::key_record::{ContextName, ContextValue, KeyRecord, Routes, UnixSeconds};
+use crate::core::key_record::{ContextName, ContextValue, KeyId, KeyRecord, Routes, UnixSeconds};
 use crate::core::route::RoutePattern;
 use crate::store::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,6 +24,91 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const USAGE_KEY: &str = "usage_key";
 pub const CONTEXT: &str = "context";
 pub const DESCRIPTION: &str = "description";
+pub const VERSION: &str = "version";
+pub const CREATED_AT: &str = "created_at";
+pub const UPDATED_AT: &str = "updated_at";
+pub const REPLACED_BY: &str = "replaced_by";
+
+/// Bookkeeping the CLI keeps beside a record; the authorizer never reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMeta {
+    /// Bumped by every write; writes are conditional on the version they read.
+    pub version: u64,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+    /// The key that replaced this one in a rotation.
+    pub replaced_by: Option<KeyId>,
+}
+
+impl KeyMeta {
+    /// The bookkeeping of a key first written at `now`.
+    pub fn new(now: UnixSeconds) -> Self {
+        Self {
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            replaced_by: None,
+        }
+    }
+}
+
+/// A record as the table holds it, for the CLI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    pub hash: KeyHash,
+    pub record: KeyRecord,
+    pub meta: KeyMeta,
+}
+
+/// Parses an item with its bookkeeping. A record written by hand without bookkeeping reads as
+/// version 0.
+pub fn stored_from_item(item: &Item) -> Result<StoredKey, StoreError> {
+    let record = record_from_item(item)?;
+    let at = |field: &'static str| {
+        let key_id = record.key_id.to_string();
+        move |reason: String| StoreError::InvalidRecord {
+            key_id,
+            field,
+            reason,
+        }
+    };
+    let hash = string(item, KEY_HASH)
+        .and_then(|hex| {
+            KeyHash::from_hex(&hex).ok_or_else(|| "not 64 lower-case hex digits".to_owned())
+        })
+        .map_err(at(KEY_HASH))?;
+    let meta = KeyMeta {
+        version: time(item, VERSION)
+            .and_then(|v| u64::try_from(v.unwrap_or(0)).map_err(|_| "negative".to_owned()))
+            .map_err(at(VERSION))?,
+        created_at: time(item, CREATED_AT).map_err(at(CREATED_AT))?.unwrap_or(0),
+        updated_at: time(item, UPDATED_AT).map_err(at(UPDATED_AT))?.unwrap_or(0),
+        replaced_by: optional(item, REPLACED_BY).map_err(at(REPLACED_BY))?,
+    };
+    Ok(StoredKey { hash, record, meta })
+}
+
+/// The item for a stored key, bookkeeping included.
+pub fn item_from_stored(stored: &StoredKey) -> Item {
+    let mut item = item_from_record(&stored.hash, &stored.record);
+    let meta = &stored.meta;
+    item.insert(VERSION.into(), AttributeValue::N(meta.version.to_string()));
+    item.insert(
+        CREATED_AT.into(),
+        AttributeValue::N(meta.created_at.to_string()),
+    );
+    item.insert(
+        UPDATED_AT.into(),
+        AttributeValue::N(meta.updated_at.to_string()),
+    );
+    if let Some(replaced_by) = &meta.replaced_by {
+        item.insert(
+            REPLACED_BY.into(),
+            AttributeValue::S(replaced_by.to_string()),
+        );
+    }
+    item
+}
 
 /// Parses an item into a record. The key id is read first so every later error can name it.
 pub fn record_from_item(item: &Item) -> Result<KeyRecord, StoreError> {

@@ -1,12 +1,14 @@
 //! Where key records live. The authorizer needs one question answered, so the trait has one
 //! method; the DynamoDB adapter also offers the writes the CLI needs.
 
+pub mod cache;
 pub mod dynamodb;
 pub mod item;
 
 use crate::core::api_key::KeyHash;
 use crate::core::key_record::KeyRecord;
 use std::future::Future;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -31,5 +33,5 @@ pub trait KeyStore {
     fn find(
         &self,
         hash: &KeyHash,
-    ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, StoreError>> + Send;
 }

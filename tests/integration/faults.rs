@@ -3,9 +3,11 @@
 
 use crate::helpers::*;
 use keyfence::authorizer::handler::{Authorizer, Refusal};
+use keyfence::clock::ManualClock;
 use keyfence::config::{STORE_MAX_ATTEMPTS, STORE_TIMEOUT_MS};
 use keyfence::core::reason::Reason;
 use keyfence::store::dynamodb::DynamoDbStore;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -16,7 +18,7 @@ const BUDGET: &[(&str, &str)] = &[(STORE_TIMEOUT_MS, "400"), (STORE_MAX_ATTEMPTS
 async fn authorizer_at(endpoint: &str) -> Authorizer<DynamoDbStore> {
     let settings = settings(BUDGET);
     let store = DynamoDbStore::from_settings(&settings, Some(endpoint)).await;
-    Authorizer::new(settings, store)
+    Authorizer::new(settings, store, Arc::new(ManualClock::at(NOW)))
 }
 
 async fn assert_store_unavailable(endpoint: &str) {
@@ -91,7 +93,7 @@ async fn missing_table_is_an_error_not_unauthorized() {
     let settings = settings(&[(keyfence::config::TABLE_NAME, "no-such-table")]);
     let store = DynamoDbStore::from_settings(&settings, Some(&dynamodb_endpoint())).await;
     let answer = invoke(
-        &Authorizer::new(settings, store),
+        &Authorizer::new(settings, store, Arc::new(ManualClock::at(NOW))),
         &rest_event(Some(KEY), "203.0.113.7", "GET", "/"),
     )
     .await;

@@ -1,11 +1,15 @@
 use keyfence::authorizer::handler::{Authorizer, Refusal};
+use keyfence::clock::ManualClock;
 use keyfence::config::Settings;
 use keyfence::core::api_key::ApiKey;
 use keyfence::core::cidr_set::CidrSet;
 use keyfence::core::key_record::{KeyRecord, KeyStatus, Routes};
+use keyfence::store::KeyStore;
 use keyfence::store::dynamodb::DynamoDbStore;
+use keyfence::store::item::{KeyMeta, StoredKey};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const ACCOUNT_API: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5";
@@ -51,15 +55,24 @@ impl TestTable {
     }
 
     pub async fn add(&self, key: &str, record: &KeyRecord) {
-        let key = ApiKey::parse(key).unwrap();
+        let stored = StoredKey {
+            hash: ApiKey::parse(key).unwrap().hash(),
+            record: record.clone(),
+            meta: KeyMeta::new(NOW),
+        };
         self.store
-            .insert(&key.hash(), record)
+            .insert(&stored)
             .await
             .expect("insert the test record");
     }
 
+    /// The authorizer straight on the table (no key cache), with the clock at `NOW`.
     pub fn authorizer(&self) -> Authorizer<DynamoDbStore> {
-        Authorizer::new(self.settings.clone(), self.store.clone())
+        Authorizer::new(
+            self.settings.clone(),
+            self.store.clone(),
+            Arc::new(ManualClock::at(NOW)),
+        )
     }
 }
 
@@ -156,12 +169,12 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Runs the handler and serializes its answer as Lambda would.
-pub async fn invoke(
-    authorizer: &Authorizer<DynamoDbStore>,
+pub async fn invoke<S: KeyStore>(
+    authorizer: &Authorizer<S>,
     event: &Value,
 ) -> Result<Value, Refusal> {
     authorizer
-        .handle_at(event, NOW)
+        .handle(event)
         .await
         .map(|response| serde_json::to_value(response).unwrap())
 }

@@ -6,4 +6,5 @@ mod authorizer;
 mod faults;
 mod fixtures;
 mod helpers;
+mod lifecycle;
 mod store;

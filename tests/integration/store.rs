@@ -7,7 +7,7 @@ use keyfence::authorizer::handler::Refusal;
 use keyfence::core::api_key::ApiKey;
 use keyfence::core::key_record::ContextValue;
 use keyfence::core::reason::Reason;
-use keyfence::store::item::{self, Item, item_from_record};
+use keyfence::store::item::{self, Item, KeyMeta, StoredKey, item_from_record};
 use keyfence::store::{KeyStore, StoreError};
 
 const KEY: &str = "partner-test-key-0000000001";
@@ -58,7 +58,7 @@ async fn a_record_round_trips_through_the_table() {
         .find(&ApiKey::parse(KEY).unwrap().hash())
         .await
         .unwrap();
-    assert_eq!(found, Some(record));
+    assert_eq!(found.as_deref(), Some(&record));
 }
 
 #[tokio::test]
@@ -77,10 +77,12 @@ async fn inserting_the_same_key_twice_is_a_conflict() {
     let table = TestTable::new().await;
     let record = record("acme", &["203.0.113.0/24"], None);
     table.add(KEY, &record).await;
-    let again = table
-        .store
-        .insert(&ApiKey::parse(KEY).unwrap().hash(), &record)
-        .await;
+    let stored = StoredKey {
+        hash: ApiKey::parse(KEY).unwrap().hash(),
+        record,
+        meta: KeyMeta::new(NOW),
+    };
+    let again = table.store.insert(&stored).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 }
 
