@@ -3,6 +3,7 @@
 //! `KEYFENCE_TEST_DYNAMODB`.
 
 mod authorizer;
+mod cli;
 mod faults;
 mod fixtures;
 mod helpers;

@@ -80,6 +80,28 @@ start_lambda() {
     echo "Lambda Runtime API emulator listening on 127.0.0.1:$LAMBDA_PORT"
 }
 
+# What an operator does: issue a key for a partner, check it from its range and from
+# elsewhere, revoke it, check again. The key is passed on standard input, never as an argument.
+operator_walkthrough() {
+    local keyfence=target/debug/keyfence created key key_id
+    echo "\$ keyfence keys create --principal 'Example Partner' --cidr 192.0.2.0/24 --route 'GET /pets/*'"
+    created=$("$keyfence" --json keys create --principal "Example Partner" --cidr 192.0.2.0/24 --route "GET /pets/*")
+    key=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])' <<<"$created")
+    key_id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["key_id"])' <<<"$created")
+    echo "created key $key_id for Example Partner (the key itself is printed once, by that command)"
+    echo
+    echo "\$ keyfence check --key - --ip 192.0.2.10 --route 'GET /pets/1'"
+    "$keyfence" check --key - --ip 192.0.2.10 --route "GET /pets/1" <<<"$key" || true
+    echo "\$ keyfence check --key - --ip 198.51.100.7 --route 'GET /pets/1'"
+    "$keyfence" check --key - --ip 198.51.100.7 --route "GET /pets/1" <<<"$key" || true
+    echo "\$ keyfence keys revoke $key_id"
+    "$keyfence" keys revoke "$key_id" | head -3
+    echo "\$ keyfence check --key - --ip 192.0.2.10 --route 'GET /pets/1'"
+    "$keyfence" check --key - --ip 192.0.2.10 --route "GET /pets/1" <<<"$key" || true
+    echo "\$ keyfence keys list"
+    "$keyfence" keys list
+}
+
 invoke_events() {
     python3 "$SUPPORT/invoke_events.py" --port "$LAMBDA_PORT" --function "$FUNCTION" \
         --log "$STATE/lambda.log"
@@ -93,6 +115,8 @@ run)
     start_lambda
     echo
     invoke_events
+    echo
+    operator_walkthrough
     echo
     echo "The function's log (one JSON line per decision) is in $STATE/lambda.log"
     ;;
