@@ -39,6 +39,25 @@ impl Cli {
         drop(input);
         child.wait_with_output().unwrap()
     }
+
+    /// `keys create --json` for a partner in 192.0.2.0/24: the printed key and its id.
+    fn create(&self, extra: &[&str]) -> (String, String) {
+        let mut args = vec![
+            "--json",
+            "keys",
+            "create",
+            "--principal",
+            "Example Partner",
+            "--cidr",
+            "192.0.2.0/24",
+        ];
+        args.extend_from_slice(extra);
+        let output = self.run(&args, None);
+        assert_eq!(code(&output), 0, "{}", text(&output));
+        let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let field = |name: &str| created[name].as_str().unwrap().to_owned();
+        (field("key"), field("key_id"))
+    }
 }
 
 fn code(output: &Output) -> i32 {
@@ -56,24 +75,7 @@ fn text(output: &Output) -> String {
 #[tokio::test]
 async fn an_operator_creates_checks_revokes_and_never_sees_the_key_again() {
     let cli = Cli::new().await;
-    let created = cli.run(
-        &[
-            "--json",
-            "keys",
-            "create",
-            "--principal",
-            "Example Partner",
-            "--cidr",
-            "192.0.2.0/24",
-            "--route",
-            "GET /pets/*",
-        ],
-        None,
-    );
-    assert_eq!(code(&created), 0, "{}", text(&created));
-    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
-    let key_id = created["key_id"].as_str().unwrap().to_owned();
+    let (key, key_id) = cli.create(&["--route", "GET /pets/*"]);
     assert!(key.starts_with("kf_"));
 
     let allowed = cli.run(
@@ -126,35 +128,16 @@ async fn an_operator_creates_checks_revokes_and_never_sees_the_key_again() {
 #[tokio::test]
 async fn rotate_prints_only_the_new_key() {
     let cli = Cli::new().await;
-    let created = cli.run(
-        &[
-            "--json",
-            "keys",
-            "create",
-            "--principal",
-            "P",
-            "--cidr",
-            "192.0.2.0/24",
-        ],
-        None,
-    );
-    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let old_key = created["key"].as_str().unwrap();
+    let (old_key, key_id) = cli.create(&[]);
     let rotated = cli.run(
-        &[
-            "--json",
-            "keys",
-            "rotate",
-            created["key_id"].as_str().unwrap(),
-            "--overlap",
-            "10m",
-        ],
+        &["--json", "keys", "rotate", &key_id, "--overlap", "10m"],
         None,
     );
     assert_eq!(code(&rotated), 0, "{}", text(&rotated));
     let rotated_json: Value = serde_json::from_slice(&rotated.stdout).unwrap();
-    assert_ne!(rotated_json["key"], created["key"]);
-    assert!(!text(&rotated).contains(old_key));
+    assert_ne!(rotated_json["key"], old_key.as_str());
+    assert!(rotated_json["key"].as_str().unwrap().starts_with("kf_"));
+    assert!(!text(&rotated).contains(&old_key));
 }
 
 #[tokio::test]
