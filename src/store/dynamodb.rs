@@ -10,16 +10,15 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Name of the index that finds a key's record by its public id.
 pub const KEY_ID_INDEX: &str = "key_id-index";
@@ -250,19 +249,36 @@ impl DynamoDbStore {
                 }
                 _ => unavailable(err),
             })?;
-        // A new table refuses reads and writes until it is ACTIVE.
-        self.client
-            .wait_until_table_exists()
-            .table_name(&self.table)
-            .wait(TABLE_READY_TIMEOUT)
-            .await
-            .map(|_| ())
-            .map_err(|_| StoreError::Unavailable {
-                detail: format!(
-                    "table {} did not become active within {TABLE_READY_TIMEOUT:?}",
-                    self.table
-                ),
-            })
+        self.wait_until_active().await
+    }
+
+    /// A new table refuses reads and writes until it is ACTIVE. The SDK's waiter sleeps 20 s
+    /// between polls; a local server is ready in milliseconds, so poll from 50 ms up.
+    async fn wait_until_active(&self) -> Result<(), StoreError> {
+        let deadline = Instant::now() + TABLE_READY_TIMEOUT;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let output = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if output.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            if Instant::now() + pause > deadline {
+                return Err(StoreError::Unavailable {
+                    detail: format!(
+                        "table {} did not become active within {TABLE_READY_TIMEOUT:?}",
+                        self.table
+                    ),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
     }
 }
 
