@@ -1,21 +1,29 @@
-# keyfence. The two commands a newcomer needs are `make run` and `make test`.
+# keyfence. A newcomer needs two commands: `make run` and `make test`. The rest serve
+# building, deploying and measuring; `make help` lists them.
 
 SHELL := /bin/bash
 TOOLS := .tools
 VENV := $(TOOLS)/venv
 SUPPORT := tests/support
+FUNCTION := keyfence-authorizer
+EVENT ?= events/rest-allowed.json
+# cargo-lambda and SAM CLI come from the project's own virtualenv.
+WITH_TOOLS := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: run test tools lint fmt clean
+.PHONY: help run test tools build validate deploy watch invoke lint bench clean
 
-## run: the authorizer locally: a local DynamoDB, demo keys, every sample event through the real binary
+help:
+	@grep -E '^## ' Makefile | sed 's/^## //'
+
+## run       the authorizer locally: local DynamoDB, demo keys, every sample event through the real binary
 run: tools
 	$(SUPPORT)/local.sh run
 
-## test: unit tests, integration tests against a local DynamoDB, and the sample events through the emulator
-test: tools lint
+## test      lint, template checks, unit and integration tests, sample events through the emulator
+test: tools lint validate
 	$(SUPPORT)/local.sh test
 
-## tools: what run and test need: dynalite (npm) and cargo-lambda (PyPI), inside this checkout
+## tools     what the other targets need (dynalite, cargo-lambda, SAM CLI), inside this checkout
 tools: $(VENV)/.installed $(SUPPORT)/node_modules/.installed
 
 $(VENV)/.installed: $(SUPPORT)/requirements.txt
@@ -27,14 +35,41 @@ $(SUPPORT)/node_modules/.installed: $(SUPPORT)/package.json $(SUPPORT)/package-l
 	npm ci --prefix $(SUPPORT) --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-## lint: formatting and clippy, warnings as errors
+## build     the arm64 Lambda bootstrap, zipped, as deployed (target/lambda/keyfence-authorizer/)
+build: tools
+	$(WITH_TOOLS) cargo lambda build --release --arm64 --output-format zip --bin $(FUNCTION)
+	@ls -l target/lambda/$(FUNCTION)/bootstrap.zip | awk '{printf "bootstrap.zip: %.2f MB\n", $$5 / 1048576}'
+	@unzip -l target/lambda/$(FUNCTION)/bootstrap.zip | awk '/bootstrap$$/ {printf "bootstrap: %.2f MB unzipped\n", $$1 / 1048576}'
+
+## validate  template.yaml: sam validate --lint, the SAM translator offline, and the template tests
+validate: tools
+	$(WITH_TOOLS) sam validate --lint
+	$(WITH_TOOLS) sam validate --region us-east-1
+	$(VENV)/bin/python tests/template_test.py
+
+## deploy    sam build and sam deploy (guided the first time, then from samconfig.toml); needs AWS credentials
+deploy: tools validate
+	$(WITH_TOOLS) sam build
+	if [ -f samconfig.toml ]; then $(WITH_TOOLS) sam deploy; else $(WITH_TOOLS) sam deploy --guided; fi
+
+## watch     cargo lambda's Runtime API emulator on port 9000, rebuilding on change (set AWS_ENDPOINT_URL_DYNAMODB for a local table)
+watch: tools
+	$(WITH_TOOLS) cargo lambda watch
+
+## invoke    send EVENT (default events/rest-allowed.json) to a running `make watch`
+invoke: tools
+	$(WITH_TOOLS) cargo lambda invoke --data-file $(EVENT) $(FUNCTION)
+
+## lint      cargo fmt --check and clippy with warnings as errors
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets --quiet -- -D warnings
 
-fmt:
-	cargo fmt
+## bench     criterion benchmarks of the request path, CIDR matching and key hashing
+bench:
+	cargo bench --bench keyfence
 
+## clean     remove build output and installed tools
 clean:
 	cargo clean
-	rm -rf $(TOOLS) $(SUPPORT)/node_modules
+	rm -rf $(TOOLS) $(SUPPORT)/node_modules .aws-sam
