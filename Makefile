@@ -49,7 +49,7 @@ validate: tools
 
 ## deploy    sam build and sam deploy (guided the first time, then from samconfig.toml); needs AWS credentials
 deploy: tools validate
-	$(WITH_TOOLS) sam build
+	$(WITH_TOOLS) sam build --beta-features
 	if [ -f samconfig.toml ]; then $(WITH_TOOLS) sam deploy; else $(WITH_TOOLS) sam deploy --guided; fi
 
 ## watch     cargo lambda's Runtime API emulator on port 9000, rebuilding on change (set AWS_ENDPOINT_URL_DYNAMODB for a local table)
