@@ -10,7 +10,7 @@ EVENT ?= events/rest-allowed.json
 # cargo-lambda and SAM CLI come from the project's own virtualenv.
 WITH_TOOLS := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help run test tools build validate deploy watch invoke lint bench clean
+.PHONY: help run test tools build validate deploy watch invoke lint bench bench-cold clean
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'
@@ -66,8 +66,12 @@ lint:
 	cargo clippy --all-targets --quiet -- -D warnings
 
 ## bench     criterion benchmarks of the request path, CIDR matching and key hashing
-bench:
-	cargo bench --bench keyfence
+bench: tools
+	$(SUPPORT)/local.sh bench
+
+## bench-cold  cold start to first response of the release bootstrap vs a hello-world floor; peak memory; zip size
+bench-cold: tools
+	$(SUPPORT)/local.sh bench-cold
 
 ## clean     remove build output and installed tools
 clean:

@@ -77,14 +77,19 @@ impl AuthorizerRequest {
         };
         let arn = MethodArn::parse(arn_text)?;
         let source_ip = source_ip.unwrap_or("");
-        let forwarded_for = values_of(
-            event,
-            "headers",
-            "multiValueHeaders",
-            "x-forwarded-for",
-            true,
-        );
-        let forwarded_for = (!forwarded_for.is_empty()).then(|| forwarded_for.join(","));
+        // Read only when trusted: without trusted hops the header is never looked at.
+        let forwarded_for = (settings.trusted_proxy_hops > 0)
+            .then(|| {
+                values_of(
+                    event,
+                    "headers",
+                    "multiValueHeaders",
+                    "x-forwarded-for",
+                    true,
+                )
+                .join(",")
+            })
+            .filter(|joined| !joined.is_empty());
         Ok(Self {
             shape,
             key: presented_key(event, settings),

@@ -1,5 +1,6 @@
-//! One invocation: parse the event, find the key, decide, answer, and write one log line.
+//! One invocation: parse the event, find the key, decide, answer, and write one decision line.
 
+use crate::authorizer::decision_log::{DecisionEntry, DecisionLog};
 use crate::authorizer::event::AuthorizerRequest;
 use crate::authorizer::judge::{Judgement, Question, judge};
 use crate::authorizer::response::{AuthorizerResponse, respond};
@@ -48,15 +49,23 @@ pub struct Authorizer<S> {
     settings: Settings,
     store: S,
     clock: Arc<dyn Clock>,
+    log: DecisionLog,
 }
 
 impl<S: KeyStore> Authorizer<S> {
+    /// An authorizer that writes its decision lines to stdout, as Lambda expects.
     pub fn new(settings: Settings, store: S, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
             store,
             clock,
+            log: DecisionLog::stdout(),
         }
+    }
+
+    /// Sends decision lines elsewhere (tests, benchmarks).
+    pub fn with_log(self, log: DecisionLog) -> Self {
+        Self { log, ..self }
     }
 
     pub fn store(&self) -> &S {
@@ -65,29 +74,29 @@ impl<S: KeyStore> Authorizer<S> {
 
     pub async fn handle(&self, event: &Value) -> Result<AuthorizerResponse, Refusal> {
         let started = Instant::now();
-        let mut log = DecisionLog::default();
-        let result = self.authorize(event, &mut log).await;
-        log.emit(started.elapsed().as_micros());
+        let mut entry = DecisionEntry::default();
+        let result = self.authorize(event, &mut entry).await;
+        self.log.write(&entry, started.elapsed().as_micros() as u64);
         result
     }
 
     async fn authorize(
         &self,
         event: &Value,
-        log: &mut DecisionLog,
+        entry: &mut DecisionEntry,
     ) -> Result<AuthorizerResponse, Refusal> {
         let request = AuthorizerRequest::from_event(event, &self.settings).map_err(|e| {
-            log.detail = e.to_string();
+            entry.detail = e.to_string();
             Refusal::Undecided(Reason::EventInvalid)
         })?;
-        log.shape = request.shape.as_str();
-        log.source_ip = request.source_ip_text.clone();
-        log.client_ip = request
+        entry.shape = request.shape.as_str();
+        entry.source_ip = request.source_ip_text.clone();
+        entry.client_ip = request
             .client_ip
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        log.route = request.arn.target().to_string();
+        entry.route = request.arn.target().to_string();
 
         let question = Question {
             key: &request.key,
@@ -95,101 +104,37 @@ impl<S: KeyStore> Authorizer<S> {
             target: Some(request.arn.target()),
             now: self.clock.unix_now(),
         };
-        let judgement = judge(&self.store, &self.settings.deny_list, &question).await;
-        log.reason = judgement.reason();
+        let (judgement, lookup) = judge(&self.store, &self.settings.deny_list, &question).await;
+        entry.lookup = lookup;
+        entry.reason = Some(judgement.reason());
         match judgement {
             Judgement::Refused {
                 reason,
                 key_id,
                 detail,
             } => {
-                log.key_id = key_id.unwrap_or_default();
-                log.detail = detail;
+                entry.key_id = key_id.unwrap_or_default();
+                entry.detail = detail;
                 Err(match reason.outcome() {
                     Outcome::Unauthorized => Refusal::Unauthorized(reason),
                     _ => Refusal::Undecided(reason),
                 })
             }
             Judgement::Decided { record, reason } => {
-                log.key_id = record.key_id.to_string();
-                log.principal = record.principal.as_str().to_owned();
+                entry.key_id = record.key_id.to_string();
+                entry.principal = record.principal.as_str().to_owned();
                 if let (Reason::SourceIpInvalid, Err(problem)) = (reason, &request.client_ip) {
-                    log.detail = problem.to_string();
+                    entry.detail = problem.to_string();
                 }
                 let policy = policy_for(&record, &request.arn, reason);
                 Ok(respond(
                     request.shape,
                     self.settings.http_api_response,
-                    &record,
+                    record,
                     reason,
                     policy,
                 ))
             }
-        }
-    }
-}
-
-/// The one line each invocation writes. It holds the key id, never the key or its hash.
-#[derive(Debug)]
-struct DecisionLog {
-    reason: Reason,
-    shape: &'static str,
-    key_id: String,
-    principal: String,
-    source_ip: String,
-    client_ip: String,
-    route: String,
-    detail: String,
-}
-
-impl Default for DecisionLog {
-    /// Until the event is read, the only thing known is that it was not usable.
-    fn default() -> Self {
-        Self {
-            reason: Reason::EventInvalid,
-            shape: "",
-            key_id: String::new(),
-            principal: String::new(),
-            source_ip: String::new(),
-            client_ip: String::new(),
-            route: String::new(),
-            detail: String::new(),
-        }
-    }
-}
-
-impl DecisionLog {
-    fn emit(&self, duration_us: u128) {
-        let reason = self.reason;
-        let decision = match reason.outcome() {
-            Outcome::Allow => "allow",
-            Outcome::Deny => "deny",
-            Outcome::Unauthorized => "unauthorized",
-            Outcome::Error => "error",
-        };
-        macro_rules! decision_event {
-            ($level:expr) => {
-                tracing::event!(
-                    target: "keyfence::decision",
-                    $level,
-                    decision,
-                    reason = reason.code(),
-                    key_id = self.key_id,
-                    principal = self.principal,
-                    shape = self.shape,
-                    source_ip = self.source_ip,
-                    client_ip = self.client_ip,
-                    route = self.route,
-                    duration_us = duration_us as u64,
-                    detail = self.detail,
-                    "decision"
-                )
-            };
-        }
-        if reason.outcome() == Outcome::Error {
-            decision_event!(tracing::Level::ERROR);
-        } else {
-            decision_event!(tracing::Level::INFO);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the Lambda handler and `keyfence check` share. It reads the store once (or the cache) and
 //! leaves the decision itself to the pure core.
 
+use crate::authorizer::decision_log::Lookup;
 use crate::core::api_key::{ApiKey, KeyFormatError};
 use crate::core::cidr_set::CidrSet;
 use crate::core::decision::{AccessRequest, decide};
@@ -12,6 +13,7 @@ use crate::core::source_ip::SourceIpError;
 use crate::store::{KeyStore, StoreError};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The key as found in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,19 +90,42 @@ fn refused(reason: Reason, detail: String) -> Judgement {
     }
 }
 
+/// Judges the question, and says how the key's record was found.
 pub async fn judge<S: KeyStore>(
     store: &S,
     deny_list: &CidrSet,
     question: &Question<'_>,
-) -> Judgement {
+) -> (Judgement, Lookup) {
     let key = match question.key {
         PresentedKey::Present(key) => key,
-        PresentedKey::Missing => return refused(Reason::KeyMissing, String::new()),
+        PresentedKey::Missing => return (refused(Reason::KeyMissing, String::new()), Lookup::None),
         PresentedKey::Malformed(problem) => {
-            return refused(Reason::KeyMalformed, problem.to_string());
+            return (
+                refused(Reason::KeyMalformed, problem.to_string()),
+                Lookup::None,
+            );
         }
     };
-    let record = match store.find(&key.hash()).await {
+    // One request at a time per Lambda instance, so a read counted meanwhile is this one's.
+    let reads_before = store.reads();
+    let started = Instant::now();
+    let found = store.find(&key.hash()).await;
+    let lookup = if store.reads() > reads_before {
+        Lookup::StoreRead {
+            millis: (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0,
+        }
+    } else {
+        Lookup::CacheHit
+    };
+    (decide_found(found, deny_list, question), lookup)
+}
+
+fn decide_found(
+    found: Result<Option<Arc<KeyRecord>>, StoreError>,
+    deny_list: &CidrSet,
+    question: &Question<'_>,
+) -> Judgement {
+    let record = match found {
         Ok(Some(record)) => record,
         Ok(None) => return refused(Reason::KeyUnknown, String::new()),
         Err(error) => {

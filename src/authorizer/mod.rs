@@ -1,5 +1,6 @@
 //! The Lambda adapter: authorizer events in, API Gateway answers out.
 
+pub mod decision_log;
 pub mod event;
 pub mod handler;
 pub mod judge;

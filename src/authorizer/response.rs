@@ -3,78 +3,115 @@
 //! REST and WebSocket get an IAM policy with `usageIdentifierKey` when the key has a usage-plan
 //! key (and no such field otherwise: no `null`s). HTTP APIs get the IAM form without it, or the
 //! simple `isAuthorized` form when configured.
+//!
+//! The response keeps the record and serializes straight from it, so building one costs only
+//! the policy; the policy document itself is aws_lambda_events's type.
 
 use crate::authorizer::event::EventShape;
 use crate::config::HttpApiResponse;
 use crate::core::key_record::{ContextValue, KeyRecord};
 use crate::core::policy::Policy;
 use crate::core::reason::Reason;
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
-    ApiGatewayV2CustomAuthorizerSimpleResponse,
-};
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use std::sync::Arc;
 
 const POLICY_VERSION: &str = "2012-10-17";
 const INVOKE: &str = "execute-api:Invoke";
 
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum AuthorizerResponse {
-    Rest(RestResponse),
-    HttpIam(ApiGatewayV2CustomAuthorizerIamPolicyResponse<Map<String, Value>>),
-    HttpSimple(ApiGatewayV2CustomAuthorizerSimpleResponse<Map<String, Value>>),
+#[derive(Debug)]
+pub struct AuthorizerResponse {
+    form: Form,
+    record: Arc<KeyRecord>,
+    reason: Reason,
 }
 
-/// The REST / WebSocket response. Written out here rather than taken from aws_lambda_events
-/// because that type serializes an absent `usageIdentifierKey` as `null`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestResponse {
-    principal_id: String,
-    policy_document: ApiGatewayCustomAuthorizerPolicy,
-    context: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage_identifier_key: Option<String>,
+#[derive(Debug)]
+enum Form {
+    /// `principalId`, `policyDocument`, `context`, and `usageIdentifierKey` when allowed with
+    /// one (REST and WebSocket only).
+    Iam {
+        policy: ApiGatewayCustomAuthorizerPolicy,
+        offers_usage_key: bool,
+    },
+    /// `isAuthorized` and `context` (HTTP API payload 2.0 with simple responses).
+    Simple,
 }
 
 /// Builds the response for a key whose record was found and judged.
 pub fn respond(
     shape: EventShape,
     http_form: HttpApiResponse,
-    record: &KeyRecord,
+    record: Arc<KeyRecord>,
     reason: Reason,
     policy: Policy,
 ) -> AuthorizerResponse {
-    let allowed = reason == Reason::Allowed;
-    let context = context_for(record, reason);
-    let principal_id = record.key_id.to_string();
-    match (shape, http_form) {
-        (EventShape::HttpV2, HttpApiResponse::Simple) => {
-            let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-            response.is_authorized = allowed;
-            response.context = context;
-            AuthorizerResponse::HttpSimple(response)
+    let form = match (shape, http_form) {
+        (EventShape::HttpV2, HttpApiResponse::Simple) => Form::Simple,
+        (EventShape::HttpV2 | EventShape::HttpV1, _) => Form::Iam {
+            policy: policy_document(policy),
+            offers_usage_key: false,
+        },
+        (EventShape::Rest | EventShape::WebSocket, _) => Form::Iam {
+            policy: policy_document(policy),
+            offers_usage_key: true,
+        },
+    };
+    AuthorizerResponse {
+        form,
+        record,
+        reason,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IamForm<'a> {
+    principal_id: &'a str,
+    policy_document: &'a ApiGatewayCustomAuthorizerPolicy,
+    context: Context<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_identifier_key: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleForm<'a> {
+    is_authorized: bool,
+    context: Context<'a>,
+}
+
+impl Serialize for AuthorizerResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let allowed = self.reason == Reason::Allowed;
+        let context = Context {
+            record: &self.record,
+            reason: self.reason,
+        };
+        match &self.form {
+            Form::Simple => SimpleForm {
+                is_authorized: allowed,
+                context,
+            }
+            .serialize(serializer),
+            Form::Iam {
+                policy,
+                offers_usage_key,
+            } => IamForm {
+                principal_id: self.record.key_id.as_str(),
+                policy_document: policy,
+                context,
+                usage_identifier_key: self
+                    .record
+                    .usage_key
+                    .as_ref()
+                    .filter(|_| allowed && *offers_usage_key)
+                    .map(|k| k.expose()),
+            }
+            .serialize(serializer),
         }
-        (EventShape::HttpV2 | EventShape::HttpV1, _) => {
-            let mut response = ApiGatewayV2CustomAuthorizerIamPolicyResponse::default();
-            response.principal_id = Some(principal_id);
-            response.policy_document = policy_document(policy);
-            response.context = context;
-            AuthorizerResponse::HttpIam(response)
-        }
-        (EventShape::Rest | EventShape::WebSocket, _) => AuthorizerResponse::Rest(RestResponse {
-            principal_id,
-            policy_document: policy_document(policy),
-            context,
-            usage_identifier_key: record
-                .usage_key
-                .as_ref()
-                .filter(|_| allowed)
-                .map(|k| k.expose().to_owned()),
-        }),
     }
 }
 
@@ -101,22 +138,28 @@ fn policy_document(policy: Policy) -> ApiGatewayCustomAuthorizerPolicy {
     document
 }
 
-/// What the backend receives as `$context.authorizer.*`: the key id, the principal, the reason
-/// code, and the record's own context values.
-fn context_for(record: &KeyRecord, reason: Reason) -> Map<String, Value> {
-    let mut context = Map::new();
-    for (name, value) in &record.context {
-        let value = match value {
-            ContextValue::Text(s) => Value::String(s.clone()),
-            ContextValue::Number(n) => Value::Number(n.clone()),
-            ContextValue::Bool(b) => Value::Bool(*b),
-        };
-        context.insert(name.as_str().to_owned(), value);
+/// What the backend receives as `$context.authorizer.*`: the record's own context values, the
+/// key id, the principal and the reason code.
+struct Context<'a> {
+    record: &'a KeyRecord,
+    reason: Reason,
+}
+
+impl Serialize for Context<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.record.context.len() + 3))?;
+        for (name, value) in &self.record.context {
+            match value {
+                ContextValue::Text(text) => map.serialize_entry(name.as_str(), text)?,
+                ContextValue::Number(number) => map.serialize_entry(name.as_str(), number)?,
+                ContextValue::Bool(flag) => map.serialize_entry(name.as_str(), flag)?,
+            }
+        }
+        map.serialize_entry("keyId", self.record.key_id.as_str())?;
+        map.serialize_entry("principal", self.record.principal.as_str())?;
+        map.serialize_entry("reason", self.reason.code())?;
+        map.end()
     }
-    context.insert("keyId".into(), record.key_id.to_string().into());
-    context.insert("principal".into(), record.principal.as_str().into());
-    context.insert("reason".into(), reason.code().into());
-    context
 }
 
 #[cfg(test)]
@@ -125,8 +168,11 @@ mod tests {
     use crate::core::method_arn::MethodArn;
     use crate::core::policy::policy_for;
     use crate::core::test_support::record;
-    use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerResponse;
-    use serde_json::json;
+    use aws_lambda_events::apigw::{
+        ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
+        ApiGatewayV2CustomAuthorizerSimpleResponse,
+    };
+    use serde_json::{Value, json};
 
     const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/pets/1";
 
@@ -136,7 +182,7 @@ mod tests {
             record.usage_key = Some("usage-plan-key-000000000001".parse().unwrap());
         }
         let policy = policy_for(&record, &MethodArn::parse(ARN).unwrap(), reason);
-        serde_json::to_value(respond(shape, form, &record, reason, policy)).unwrap()
+        serde_json::to_value(respond(shape, form, Arc::new(record), reason, policy)).unwrap()
     }
 
     #[test]
@@ -175,6 +221,15 @@ mod tests {
 
     #[test]
     fn http_simple_form_is_is_authorized_and_context_only() {
+        let value = answer(
+            EventShape::HttpV2,
+            HttpApiResponse::Simple,
+            Reason::Allowed,
+            false,
+        );
+        let parsed: ApiGatewayV2CustomAuthorizerSimpleResponse =
+            serde_json::from_value(value).unwrap();
+        assert!(parsed.is_authorized);
         let allowed = answer(
             EventShape::HttpV2,
             HttpApiResponse::Simple,
@@ -200,6 +255,9 @@ mod tests {
             assert_eq!(value["principalId"], "acme-1");
             assert!(value.get("usageIdentifierKey").is_none());
             assert!(value.get("isAuthorized").is_none());
+            let parsed: ApiGatewayV2CustomAuthorizerIamPolicyResponse =
+                serde_json::from_value(value).unwrap();
+            assert_eq!(parsed.principal_id.as_deref(), Some("acme-1"));
         }
     }
 

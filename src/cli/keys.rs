@@ -444,7 +444,7 @@ pub async fn check(
         target: target.as_ref(),
         now,
     };
-    Ok(match judge(store, deny_list, &question).await {
+    Ok(match judge(store, deny_list, &question).await.0 {
         Judgement::Decided { record, reason } => CheckOutcome {
             reason,
             key_id: Some(record.key_id.to_string()),

@@ -60,9 +60,11 @@ impl ApiKey {
     /// Builds an issued key from its public id and random secret, adding the checksum.
     /// Both parts must already be lower-case base32 of the documented lengths.
     pub fn issued(key_id: &str, secret: &str) -> Result<Self, KeyFormatError> {
-        let body = format!("{KEY_PREFIX}{key_id}_{secret}");
+        let body = format!("{key_id}_{secret}");
         let checksum = checksum(&body);
-        Self::parse(&format!("{body}{checksum}"))
+        let checksum =
+            std::str::from_utf8(&checksum).map_err(|_| KeyFormatError::IssuedKeyShape)?;
+        Self::parse(&format!("{KEY_PREFIX}{body}{checksum}"))
     }
 
     /// A new issued key: a random public id and 130 random bits from the operating system.
@@ -106,16 +108,20 @@ fn parse_issued_body(rest: &str) -> Result<(), KeyFormatError> {
         && bytes
             .iter()
             .enumerate()
-            .all(|(i, b)| i == KEY_ID_LEN || BASE32_ALPHABET.contains(b));
+            .all(|(i, &b)| i == KEY_ID_LEN || is_base32(b));
     if !well_formed {
         return Err(KeyFormatError::IssuedKeyShape);
     }
     let (body, given) = rest.split_at(rest.len() - CHECKSUM_LEN);
-    if checksum(&format!("{KEY_PREFIX}{body}")) == given {
+    if checksum(body) == given.as_bytes() {
         Ok(())
     } else {
         Err(KeyFormatError::IssuedKeyChecksum)
     }
+}
+
+fn is_base32(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'2'..=b'7')
 }
 
 fn check_imported(raw: &str) -> Result<(), KeyFormatError> {
@@ -132,9 +138,15 @@ fn check_imported(raw: &str) -> Result<(), KeyFormatError> {
     }
 }
 
-fn checksum(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
-    base32_lower(&digest[..4])[..CHECKSUM_LEN].to_owned()
+/// The first 30 bits of SHA-256 over the prefix and body, as 6 base32 characters. Computed
+/// without allocating: every presented issued key pays for it.
+fn checksum(body_after_prefix: &str) -> [u8; CHECKSUM_LEN] {
+    let digest = Sha256::new()
+        .chain_update(KEY_PREFIX)
+        .chain_update(body_after_prefix)
+        .finalize();
+    let bits = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    std::array::from_fn(|i| BASE32_ALPHABET[((bits >> (27 - 5 * i)) & 31) as usize])
 }
 
 /// RFC 4648 base32, lower case, without padding.
@@ -303,6 +315,16 @@ mod tests {
         assert_eq!(KeyHash::from_hex("warm-up"), None);
         assert_eq!(KeyHash::from_hex(&hash.to_hex().to_uppercase()), None);
         assert_eq!(KeyHash::from_hex(&hash.to_hex()[1..]), None);
+    }
+
+    #[test]
+    fn checksum_is_the_base32_of_the_digest_prefix() {
+        let body = "acmepartnr_abcdefghijklmnopqrstuvwxyz";
+        let digest = Sha256::digest(format!("{KEY_PREFIX}{body}").as_bytes());
+        assert_eq!(
+            checksum(body).as_slice(),
+            &base32_lower(&digest[..4]).as_bytes()[..CHECKSUM_LEN]
+        );
     }
 
     #[test]

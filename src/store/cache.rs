@@ -141,6 +141,10 @@ impl<S: KeyStore + Sync> KeyStore for CachedStore<S> {
         self.settle(hash, &load, &result);
         result
     }
+
+    fn reads(&self) -> u64 {
+        self.store.reads()
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +178,10 @@ mod tests {
             }
             Ok(self.records.lock().unwrap().get(hash).cloned())
         }
+
+        fn reads(&self) -> u64 {
+            self.reads.load(Ordering::SeqCst) as u64
+        }
     }
 
     const POLICY: CachePolicy = CachePolicy {
@@ -204,8 +212,8 @@ mod tests {
         (CachedStore::new(store, policy, clock.clone()), clock)
     }
 
-    fn reads(cache: &CachedStore<CountingStore>) -> usize {
-        cache.inner().reads.load(Ordering::SeqCst)
+    fn reads(cache: &CachedStore<CountingStore>) -> u64 {
+        cache.reads()
     }
 
     #[tokio::test]

@@ -44,11 +44,6 @@ impl DynamoDbStore {
         }
     }
 
-    /// How many key lookups (`find`) reached DynamoDB.
-    pub fn reads(&self) -> u64 {
-        self.reads.load(Ordering::Relaxed)
-    }
-
     /// Builds the SDK client from the environment (region, credentials, and
     /// `AWS_ENDPOINT_URL_DYNAMODB` or `endpoint_url` for a local server) with the settings' time budget: each
     /// attempt gets an equal share, so retries never overrun the whole.
@@ -297,6 +292,10 @@ impl KeyStore for DynamoDbStore {
             .item()
             .map(|item| record_from_item(item).map(Arc::new))
             .transpose()
+    }
+
+    fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 }
 

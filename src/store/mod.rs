@@ -34,4 +34,7 @@ pub trait KeyStore {
         &self,
         hash: &KeyHash,
     ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, StoreError>> + Send;
+
+    /// How many lookups have reached the backing store so far (cache hits do not count).
+    fn reads(&self) -> u64;
 }

@@ -1,3 +1,4 @@
+use keyfence::authorizer::decision_log::DecisionLog;
 use keyfence::authorizer::handler::{Authorizer, Refusal};
 use keyfence::clock::ManualClock;
 use keyfence::config::Settings;
@@ -9,8 +10,8 @@ use keyfence::store::dynamodb::DynamoDbStore;
 use keyfence::store::item::{KeyMeta, StoredKey};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub const ACCOUNT_API: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5";
 pub const NOW: i64 = 1_800_000_000;
@@ -68,12 +69,38 @@ impl TestTable {
 
     /// The authorizer straight on the table (no key cache), with the clock at `NOW`.
     pub fn authorizer(&self) -> Authorizer<DynamoDbStore> {
-        Authorizer::new(
+        let clock = Arc::new(ManualClock::at(NOW));
+        quiet(Authorizer::new(
             self.settings.clone(),
             self.store.clone(),
-            Arc::new(ManualClock::at(NOW)),
-        )
+            clock,
+        ))
     }
+}
+
+/// Decision lines kept in memory, for tests that read them.
+#[derive(Clone, Default)]
+pub struct CapturedLines(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLines {
+    pub fn log(&self) -> DecisionLog {
+        let buffer = self.0.clone();
+        DecisionLog::to(move |line| buffer.lock().unwrap().extend_from_slice(line))
+    }
+
+    pub fn lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    }
+}
+
+/// Keeps decision lines out of the test output.
+pub fn quiet<S: KeyStore>(authorizer: Authorizer<S>) -> Authorizer<S> {
+    authorizer.with_log(DecisionLog::to(|_| {}))
 }
 
 pub fn record(key_id: &str, cidrs: &[&str], routes: Option<&[&str]>) -> KeyRecord {

@@ -6,8 +6,8 @@ use keyfence::cli::CliError;
 use keyfence::cli::keys::{self, GrantArgs, UpdateArgs};
 use keyfence::clock::ManualClock;
 use keyfence::core::reason::Reason;
-use keyfence::store::StoreError;
 use keyfence::store::cache::CachedStore;
+use keyfence::store::{KeyStore, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,7 +82,11 @@ async fn rotation_keeps_both_keys_during_the_overlap_then_only_the_new_one() {
     );
 
     let clock = Arc::new(ManualClock::at(NOW));
-    let authorizer = Authorizer::new(table.settings.clone(), table.store.clone(), clock.clone());
+    let authorizer = quiet(Authorizer::new(
+        table.settings.clone(),
+        table.store.clone(),
+        clock.clone(),
+    ));
     let at = |key: &str| rest_event(Some(key), "203.0.113.9", "GET", "/pets");
     assert_eq!(
         reason(&invoke(&authorizer, &at(old_key.expose())).await),
@@ -343,12 +347,14 @@ async fn the_key_cache_reads_once_per_key_and_never_for_a_mistyped_key() {
         table.settings.cache,
         Arc::new(ManualClock::at(NOW)),
     );
+    let lines = CapturedLines::default();
     let authorizer = Authorizer::new(
         table.settings.clone(),
         cache,
         Arc::new(ManualClock::at(NOW)),
-    );
-    let reads = || authorizer.store().inner().reads();
+    )
+    .with_log(lines.log());
+    let reads = || authorizer.store().reads();
 
     let mut typo = key.expose().to_owned();
     let last = typo.pop().unwrap();
@@ -388,4 +394,20 @@ async fn the_key_cache_reads_once_per_key_and_never_for_a_mistyped_key() {
         assert_eq!(answer, Err(Refusal::Unauthorized(Reason::KeyUnknown)));
     }
     assert_eq!(reads(), 2, "an unknown key is cached too");
+
+    // The decision lines count the same hits and misses, as CloudWatch metrics.
+    let counted: Vec<(u64, u64)> = lines
+        .lines()
+        .iter()
+        .map(|l| {
+            (
+                l["cache_hits"].as_u64().unwrap(),
+                l["cache_misses"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        [(0, 0), (0, 1), (1, 0), (1, 0), (1, 0), (0, 1), (1, 0)]
+    );
 }

@@ -5,6 +5,8 @@
 #
 #   local.sh run    create and seed the table, invoke every event in events/, print the table
 #   local.sh test   the same check, after cargo's unit and integration tests against the table
+#   local.sh bench  the criterion benchmarks, whose request path reads its keys from the table
+#   local.sh bench-cold  cold starts of the release bootstrap against a hello-world floor
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -58,8 +60,10 @@ start_dynamodb() {
         >"$STATE/dynalite.log" 2>&1 &
     PIDS+=($!)
     wait_for_port "$DYNAMODB_PORT" dynalite "$!" "$STATE/dynalite.log"
-    # What the SDK needs to talk to it: dummy credentials, a region, the endpoint.
-    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+    # What the SDK needs to talk to it: dummy credentials, a region, the endpoint. The secret
+    # is distinctive so the secret-hygiene check can look for it in every output.
+    export AWS_ACCESS_KEY_ID=keyfence-local AWS_SECRET_ACCESS_KEY=keyfence-local-secret-never-logged
+    export AWS_REGION=us-east-1
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
     echo "dynalite listening on $AWS_ENDPOINT_URL_DYNAMODB"
 }
@@ -70,11 +74,11 @@ seed_table() {
     target/debug/keyfence table seed events/demo-keys.json
 }
 
+# The emulator runs the function with this environment (the local table) plus $1 (a log level).
 start_lambda() {
     LAMBDA_PORT=$(free_port)
-    # The emulator runs the function with this environment: the local table, info logs.
     PATH="$CARGO_LAMBDA_BIN:$PATH" setsid cargo lambda watch --ignore-changes --quiet \
-        -A 127.0.0.1 -P "$LAMBDA_PORT" >"$STATE/lambda.log" 2>&1 &
+        --env-var "RUST_LOG=${1:-info}" -A 127.0.0.1 -P "$LAMBDA_PORT" >"$STATE/lambda.log" 2>&1 &
     PIDS+=($!)
     wait_for_port "$LAMBDA_PORT" "cargo lambda watch" "$!" "$STATE/lambda.log"
     echo "Lambda Runtime API emulator listening on 127.0.0.1:$LAMBDA_PORT"
@@ -125,11 +129,26 @@ test)
     start_dynamodb
     KEYFENCE_TEST_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" cargo test --all-targets
     seed_table
-    start_lambda
+    # The most verbose level, so the secret-hygiene check sees everything the function can log.
+    start_lambda trace
     invoke_events
+    python3 "$SUPPORT/secret_hygiene.py" --log "$STATE/lambda.log"
+    ;;
+bench)
+    start_dynamodb
+    KEYFENCE_BENCH_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" cargo bench --bench keyfence -- "${@:2}"
+    ;;
+bench-cold)
+    cargo build --quiet --release --bin keyfence-authorizer --example hello_lambda
+    cargo build --quiet --bins
+    start_dynamodb
+    seed_table
+    python3 benches/cold/cold_start.py --keyfence target/release/keyfence-authorizer \
+        --floor target/release/examples/hello_lambda --event events/rest-allowed.json \
+        --zip target/lambda/keyfence-authorizer/bootstrap.zip "${@:2}"
     ;;
 *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|bench|bench-cold" >&2
     exit 2
     ;;
 esac
