@@ -10,7 +10,7 @@ EVENT ?= events/rest-allowed.json
 # cargo-lambda and SAM CLI come from the project's own virtualenv.
 WITH_TOOLS := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help run test tools build validate deploy watch invoke lint bench bench-cold clean
+.PHONY: help run test tools build validate deploy watch invoke lint bench bench-cold load fuzz clean
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'
@@ -72,6 +72,23 @@ bench: tools
 ## bench-cold  cold start to first response of the release bootstrap vs a hello-world floor; peak memory; zip size
 bench-cold: tools
 	$(SUPPORT)/local.sh bench-cold
+
+## load      4 release authorizer processes at once, 40,000 requests of every sample event, every answer checked
+load: tools
+	$(SUPPORT)/local.sh load --processes 4 --requests 40000 --time-limit 600
+
+## fuzz      each fuzz target (event, api_key, item) for FUZZ_SECONDS (default 60); installs cargo-fuzz
+# cargo fuzz needs unstable compiler flags (sanitizers); RUSTC_BOOTSTRAP lets the machine's one
+# stable toolchain accept them, as no nightly can be installed here.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := event api_key item
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
+	for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) -max_len=16384 || exit 1; \
+	done
 
 ## clean     remove build output and installed tools
 clean:

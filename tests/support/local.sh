@@ -7,6 +7,7 @@
 #   local.sh test   the same check, after cargo's unit and integration tests against the table
 #   local.sh bench  the criterion benchmarks, whose request path reads its keys from the table
 #   local.sh bench-cold  cold starts of the release bootstrap against a hello-world floor
+#   local.sh load   several authorizer processes at once, tens of thousands of checked requests
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,8 +71,8 @@ start_dynamodb() {
 
 seed_table() {
     export KEYFENCE_TABLE_NAME=keyfence-keys
-    target/debug/keyfence table create
-    target/debug/keyfence table seed events/demo-keys.json
+    "${KEYFENCE:-target/debug/keyfence}" table create
+    "${KEYFENCE:-target/debug/keyfence}" table seed events/demo-keys.json
 }
 
 # The emulator runs the function with this environment (the local table) plus $1 (a log level).
@@ -133,10 +134,18 @@ test)
     start_lambda trace
     invoke_events
     python3 "$SUPPORT/secret_hygiene.py" --log "$STATE/lambda.log"
+    # A short load run: several processes at once, every answer checked.
+    python3 "$SUPPORT/load.py" --binary target/debug/keyfence-authorizer --processes 4 --requests 4000 --time-limit 120
     ;;
 bench)
     start_dynamodb
     KEYFENCE_BENCH_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" cargo bench --bench keyfence -- "${@:2}"
+    ;;
+load)
+    cargo build --quiet --release --bin keyfence-authorizer --bin keyfence
+    start_dynamodb
+    KEYFENCE=target/release/keyfence seed_table
+    python3 "$SUPPORT/load.py" --binary target/release/keyfence-authorizer "${@:2}"
     ;;
 bench-cold)
     cargo build --quiet --release --bin keyfence-authorizer --example hello_lambda
