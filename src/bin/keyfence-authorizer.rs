@@ -18,10 +18,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env().inspect_err(|error| {
         tracing::error!(%error, "invalid setting; the function cannot start");
     })?;
-    let store = DynamoDbStore::from_settings(&settings, None).await;
-    if let Err(error) = store.warm_up().await {
-        tracing::warn!(%error, table = store.table(), "could not reach the key table at start-up");
-    }
+    let store = DynamoDbStore::from_lambda_environment(&settings).inspect_err(|error| {
+        tracing::error!(%error, "invalid setting; the function cannot start");
+    })?;
+    // Opens the connection (and its TLS handshake) while the runtime fetches the first event,
+    // instead of before: the first request finds it ready or half-way there.
+    let warm = store.clone();
+    tokio::spawn(async move {
+        if let Err(error) = warm.warm_up().await {
+            tracing::warn!(%error, table = warm.table(), "could not reach the key table at start-up");
+        }
+    });
     let cache = CachedStore::new(store, settings.cache, Arc::new(SystemClock));
     let authorizer = Authorizer::new(settings, cache, Arc::new(SystemClock));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
