@@ -58,66 +58,63 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let env = Env(&lookup);
         Ok(Self {
-            table_name: parse_or(
-                get(TABLE_NAME),
-                TABLE_NAME,
-                DEFAULT_TABLE_NAME.into(),
-                table_name,
-            )?,
-            key_header: parse_or(
-                get(KEY_HEADER),
-                KEY_HEADER,
-                DEFAULT_KEY_HEADER.into(),
-                header_name,
-            )?,
-            key_query_param: get(KEY_QUERY_PARAM)
-                .map(|v| query_param(&v).map_err(|reason| err(KEY_QUERY_PARAM, &v, reason)))
-                .transpose()?,
-            deny_list: parse_or(get(DENY_CIDRS), DENY_CIDRS, CidrSet::default(), |v| {
+            table_name: env.parse(TABLE_NAME, DEFAULT_TABLE_NAME.into(), table_name)?,
+            key_header: env.parse(KEY_HEADER, DEFAULT_KEY_HEADER.into(), header_name)?,
+            key_query_param: env.parse(KEY_QUERY_PARAM, None, |v| query_param(v).map(Some))?,
+            deny_list: env.parse(DENY_CIDRS, CidrSet::default(), |v| {
                 CidrSet::parse_all(v.split([',', ' ', '\n']).filter(|s| !s.is_empty()))
                     .map_err(|e| e.to_string())
             })?,
-            trusted_proxy_hops: parse_or(get(TRUSTED_PROXY_HOPS), TRUSTED_PROXY_HOPS, 0, |v| {
-                bounded(v, 0, 5).map(|n| n as u8)
+            trusted_proxy_hops: env
+                .parse(TRUSTED_PROXY_HOPS, 0, |v| bounded(v, 0, 5).map(|n| n as u8))?,
+            http_api_response: env.parse(HTTP_API_RESPONSE, HttpApiResponse::Iam, |v| match v {
+                "iam" => Ok(HttpApiResponse::Iam),
+                "simple" => Ok(HttpApiResponse::Simple),
+                _ => Err("must be 'iam' or 'simple'".into()),
             })?,
-            http_api_response: parse_or(
-                get(HTTP_API_RESPONSE),
-                HTTP_API_RESPONSE,
-                HttpApiResponse::Iam,
-                |v| match v {
-                    "iam" => Ok(HttpApiResponse::Iam),
-                    "simple" => Ok(HttpApiResponse::Simple),
-                    _ => Err("must be 'iam' or 'simple'".into()),
-                },
-            )?,
-            store_timeout: parse_or(
-                get(STORE_TIMEOUT_MS),
-                STORE_TIMEOUT_MS,
-                Duration::from_millis(1500),
-                |v| bounded(v, 50, 9000).map(Duration::from_millis),
-            )?,
-            store_max_attempts: parse_or(get(STORE_MAX_ATTEMPTS), STORE_MAX_ATTEMPTS, 2, |v| {
+            store_timeout: env.parse(STORE_TIMEOUT_MS, Duration::from_millis(1500), |v| {
+                bounded(v, 50, 9000).map(Duration::from_millis)
+            })?,
+            store_max_attempts: env.parse(STORE_MAX_ATTEMPTS, 2, |v| {
                 bounded(v, 1, 5).map(|n| n as u32)
             })?,
             cache: CachePolicy {
-                ttl: parse_or(
-                    get(CACHE_TTL_SECONDS),
-                    CACHE_TTL_SECONDS,
-                    Duration::from_secs(60),
-                    |v| bounded(v, 0, 3600).map(Duration::from_secs),
-                )?,
-                negative_ttl: parse_or(
-                    get(CACHE_NEGATIVE_TTL_SECONDS),
-                    CACHE_NEGATIVE_TTL_SECONDS,
-                    Duration::from_secs(10),
-                    |v| bounded(v, 0, 300).map(Duration::from_secs),
-                )?,
-                max_entries: parse_or(get(CACHE_MAX_ENTRIES), CACHE_MAX_ENTRIES, 10_000, |v| {
+                ttl: env.seconds(CACHE_TTL_SECONDS, 60, 3600)?,
+                negative_ttl: env.seconds(CACHE_NEGATIVE_TTL_SECONDS, 10, 300)?,
+                max_entries: env.parse(CACHE_MAX_ENTRIES, 10_000, |v| {
                     bounded(v, 1, 1_000_000).map(|n| n as usize)
                 })?,
             },
+        })
+    }
+}
+
+/// The environment, read one setting at a time; a blank value means the default.
+struct Env<'a, F>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn parse<T>(
+        &self,
+        variable: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match (self.0)(variable).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(value) => parse(value.trim()).map_err(|reason| err(variable, &value, reason)),
+        }
+    }
+
+    fn seconds(
+        &self,
+        variable: &'static str,
+        default: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.parse(variable, Duration::from_secs(default), |v| {
+            bounded(v, 0, max).map(Duration::from_secs)
         })
     }
 }
@@ -130,18 +127,6 @@ fn err(variable: &'static str, value: &str, reason: String) -> ConfigError {
     }
 }
 
-fn parse_or<T>(
-    raw: Option<String>,
-    variable: &'static str,
-    default: T,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, ConfigError> {
-    match raw {
-        None => Ok(default),
-        Some(value) => parse(value.trim()).map_err(|reason| err(variable, &value, reason)),
-    }
-}
-
 fn bounded(value: &str, min: u64, max: u64) -> Result<u64, String> {
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -149,16 +134,30 @@ fn bounded(value: &str, min: u64, max: u64) -> Result<u64, String> {
     }
 }
 
-fn table_name(value: &str) -> Result<String, String> {
-    let ok = (3..=255).contains(&value.len())
+/// Letters, digits, `_`, `-` and `.`, with a length in `lengths`: the shape of both table names
+/// and query-parameter names.
+fn name_token(
+    value: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+    expected: &str,
+) -> Result<String, String> {
+    let ok = lengths.contains(&value.len())
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if ok {
         Ok(value.to_owned())
     } else {
-        Err("must be a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ - .".into())
+        Err(format!("must be {expected}"))
     }
+}
+
+fn table_name(value: &str) -> Result<String, String> {
+    name_token(
+        value,
+        3..=255,
+        "a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ - .",
+    )
 }
 
 /// RFC 9110 token characters; stored lower-cased for case-insensitive matching.
@@ -172,16 +171,11 @@ fn header_name(value: &str) -> Result<String, String> {
 }
 
 fn query_param(value: &str) -> Result<String, String> {
-    let ok = !value.is_empty()
-        && value.len() <= 128
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err("must be a query-string parameter name of letters, digits, _ - .".into())
-    }
+    name_token(
+        value,
+        1..=128,
+        "a query-string parameter name of letters, digits, _ - .",
+    )
 }
 
 #[cfg(test)]

@@ -21,15 +21,31 @@ fn bad(message: impl Into<String>) -> CliError {
 }
 
 /// What a new key may do, as given on the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct GrantArgs {
+    /// The partner the key belongs to.
+    #[arg(long)]
     pub principal: String,
+    /// A source range the partner calls from (IPv4 or IPv6 CIDR); repeat for more.
+    #[arg(long = "cidr", required = true)]
     pub cidrs: Vec<String>,
+    /// A route the key may call, such as 'GET /pets/*'; repeat for more. None: every route.
+    #[arg(long = "route")]
     pub routes: Vec<String>,
+    /// When the key stops working: 2027-01-31, 2027-01-31T12:00:00Z, +90days, Unix seconds.
+    #[arg(long)]
     pub expires: Option<String>,
+    /// When the key starts working (same forms as --expires).
+    #[arg(long)]
     pub not_before: Option<String>,
+    /// The API Gateway API key value of the partner's usage plan.
+    #[arg(long)]
     pub usage_key: Option<String>,
+    /// A name=value handed to the backend in the authorizer context; repeat for more.
+    #[arg(long = "context")]
     pub context: Vec<String>,
+    /// Free text for operators.
+    #[arg(long)]
     pub description: Option<String>,
 }
 
@@ -256,15 +272,26 @@ pub async fn revoke(
     .await
 }
 
-#[derive(Debug, Clone, Default)]
+/// Changes to a key, as given on the command line.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct UpdateArgs {
+    #[arg(long = "add-cidr")]
     pub add_cidrs: Vec<String>,
+    #[arg(long = "remove-cidr")]
     pub remove_cidrs: Vec<String>,
+    #[arg(long = "add-route")]
     pub add_routes: Vec<String>,
+    #[arg(long = "remove-route")]
     pub remove_routes: Vec<String>,
+    /// Let the key call every route.
+    #[arg(long)]
     pub all_routes: bool,
+    #[arg(long, conflicts_with = "no_expiry")]
     pub expires: Option<String>,
+    /// Remove the expiry.
+    #[arg(long)]
     pub no_expiry: bool,
+    #[arg(long)]
     pub description: Option<String>,
 }
 

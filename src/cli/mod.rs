@@ -10,7 +10,7 @@ use crate::config::{self, Settings};
 use crate::core::reason::Outcome;
 use crate::store::StoreError;
 use crate::store::dynamodb::DynamoDbStore;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,57 +67,14 @@ enum TableCommand {
     Seed { file: PathBuf },
 }
 
-#[derive(Debug, Args)]
-struct Grants {
-    /// The partner the key belongs to.
-    #[arg(long)]
-    principal: String,
-    /// A source range the partner calls from (IPv4 or IPv6 CIDR); repeat for more.
-    #[arg(long = "cidr", required = true)]
-    cidrs: Vec<String>,
-    /// A route the key may call, such as 'GET /pets/*'; repeat for more. None: every route.
-    #[arg(long = "route")]
-    routes: Vec<String>,
-    /// When the key stops working: 2027-01-31, 2027-01-31T12:00:00Z, +90days, Unix seconds.
-    #[arg(long)]
-    expires: Option<String>,
-    /// When the key starts working (same forms as --expires).
-    #[arg(long)]
-    not_before: Option<String>,
-    /// The API Gateway API key value of the partner's usage plan.
-    #[arg(long)]
-    usage_key: Option<String>,
-    /// A name=value handed to the backend in the authorizer context; repeat for more.
-    #[arg(long = "context")]
-    context: Vec<String>,
-    /// Free text for operators.
-    #[arg(long)]
-    description: Option<String>,
-}
-
-impl From<Grants> for keys::GrantArgs {
-    fn from(g: Grants) -> Self {
-        keys::GrantArgs {
-            principal: g.principal,
-            cidrs: g.cidrs,
-            routes: g.routes,
-            expires: g.expires,
-            not_before: g.not_before,
-            usage_key: g.usage_key,
-            context: g.context,
-            description: g.description,
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Make a new key, print it once, store only its hash.
-    Create(Grants),
+    Create(keys::GrantArgs),
     /// Store a key a partner already holds, read from standard input.
     Import {
         #[command(flatten)]
-        grants: Grants,
+        grants: keys::GrantArgs,
         /// The public id for a key not issued by keyfence (default: a random id).
         #[arg(long)]
         key_id: Option<String>,
@@ -134,24 +91,8 @@ enum KeysCommand {
     /// Change a key's ranges, routes, expiry or description.
     Update {
         key_id: String,
-        #[arg(long = "add-cidr")]
-        add_cidrs: Vec<String>,
-        #[arg(long = "remove-cidr")]
-        remove_cidrs: Vec<String>,
-        #[arg(long = "add-route")]
-        add_routes: Vec<String>,
-        #[arg(long = "remove-route")]
-        remove_routes: Vec<String>,
-        /// Let the key call every route.
-        #[arg(long)]
-        all_routes: bool,
-        #[arg(long, conflicts_with = "no_expiry")]
-        expires: Option<String>,
-        /// Remove the expiry.
-        #[arg(long)]
-        no_expiry: bool,
-        #[arg(long)]
-        description: Option<String>,
+        #[command(flatten)]
+        changes: keys::UpdateArgs,
     },
     /// A new key with the same grants; the old one works until the overlap ends.
     Rotate {
@@ -237,12 +178,12 @@ async fn execute(cli: Cli) -> Result<u8, CliError> {
             }
         }
         Command::Keys(KeysCommand::Create(grants)) => {
-            let (key, stored) = keys::create(&store, &grants.into(), now).await?;
+            let (key, stored) = keys::create(&store, &grants, now).await?;
             print!("{}", output::new_key(&key, &stored, now, json));
         }
         Command::Keys(KeysCommand::Import { grants, key_id }) => {
             let key = read_stdin_line("the key to import")?;
-            show(&keys::import(&store, &key, key_id.as_deref(), &grants.into(), now).await?);
+            show(&keys::import(&store, &key, key_id.as_deref(), &grants, now).await?);
         }
         Command::Keys(KeysCommand::List { principal }) => {
             let keys = keys::list(&store, principal.as_deref()).await?;
@@ -256,28 +197,8 @@ async fn execute(cli: Cli) -> Result<u8, CliError> {
         Command::Keys(KeysCommand::Revoke { key_id }) => {
             show(&keys::revoke(&store, &key_id, now).await?)
         }
-        Command::Keys(KeysCommand::Update {
-            key_id,
-            add_cidrs,
-            remove_cidrs,
-            add_routes,
-            remove_routes,
-            all_routes,
-            expires,
-            no_expiry,
-            description,
-        }) => {
-            let args = keys::UpdateArgs {
-                add_cidrs,
-                remove_cidrs,
-                add_routes,
-                remove_routes,
-                all_routes,
-                expires,
-                no_expiry,
-                description,
-            };
-            show(&keys::update(&store, &key_id, &args, now).await?);
+        Command::Keys(KeysCommand::Update { key_id, changes }) => {
+            show(&keys::update(&store, &key_id, &changes, now).await?);
         }
         Command::Keys(KeysCommand::Rotate { key_id, overlap }) => {
             let overlap = when::parse_duration(&overlap)
