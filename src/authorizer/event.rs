@@ -79,16 +79,7 @@ impl AuthorizerRequest {
         let source_ip = source_ip.unwrap_or("");
         // Read only when trusted: without trusted hops the header is never looked at.
         let forwarded_for = (settings.trusted_proxy_hops > 0)
-            .then(|| {
-                values_of(
-                    event,
-                    "headers",
-                    "multiValueHeaders",
-                    "x-forwarded-for",
-                    true,
-                )
-                .join(",")
-            })
+            .then(|| forwarded_for(event))
             .filter(|joined| !joined.is_empty());
         Ok(Self {
             shape,
@@ -117,6 +108,19 @@ fn method_arn_shape(
     } else {
         EventShape::Rest
     }
+}
+
+/// `X-Forwarded-For` as one comma-separated chain. REST events carry it twice (single- and
+/// multi-value maps); joining both would repeat the chain and could make a short one look long
+/// enough, so the multi-value map wins when it has the header.
+fn forwarded_for(event: &Map<String, Value>) -> String {
+    let multi = values_in(event, "multiValueHeaders", "x-forwarded-for", true);
+    let values = if multi.is_empty() {
+        values_in(event, "headers", "x-forwarded-for", true)
+    } else {
+        multi
+    };
+    values.join(",")
 }
 
 /// Every value of the key header, and of the key query parameter when one is configured.
@@ -149,6 +153,19 @@ fn values_of<'a>(
     name: &str,
     ignore_case: bool,
 ) -> Vec<&'a str> {
+    let mut values = values_in(event, single, name, ignore_case);
+    values.extend(values_in(event, multi, name, ignore_case));
+    values
+}
+
+/// The string values named `name` in one map of the event, whether each entry holds a string
+/// (`headers`) or a list of strings (`multiValueHeaders`).
+fn values_in<'a>(
+    event: &'a Map<String, Value>,
+    map: &str,
+    name: &str,
+    ignore_case: bool,
+) -> Vec<&'a str> {
     let matches = |candidate: &str| {
         if ignore_case {
             candidate.eq_ignore_ascii_case(name)
@@ -156,21 +173,19 @@ fn values_of<'a>(
             candidate == name
         }
     };
-    let entries = |map: &str| {
-        event
-            .get(map)
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter(move |(candidate, _)| matches(candidate))
-            .map(|(_, value)| value)
-    };
-    let singles = entries(single).filter_map(Value::as_str);
-    let multis = entries(multi)
-        .filter_map(Value::as_array)
+    let mut values = Vec::new();
+    for (_, value) in object(event, map)
+        .into_iter()
         .flatten()
-        .filter_map(Value::as_str);
-    singles.chain(multis).collect()
+        .filter(|(candidate, _)| matches(candidate))
+    {
+        match value {
+            Value::String(text) => values.push(text.as_str()),
+            Value::Array(items) => values.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    values
 }
 
 fn text<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -356,6 +371,20 @@ mod tests {
                 .unwrap();
         let request = AuthorizerRequest::from_event(&event, &one_hop).unwrap();
         assert_eq!(request.client_ip, Ok("198.51.100.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn forwarded_for_in_both_header_maps_is_read_once() {
+        let two_hops =
+            Settings::from_lookup(|n| (n == crate::config::TRUSTED_PROXY_HOPS).then(|| "2".into()))
+                .unwrap();
+        let mut event = rest(json!({"x-api-key": KEY, "X-Forwarded-For": "198.51.100.9"}));
+        event["multiValueHeaders"] = json!({"X-Forwarded-For": ["198.51.100.9"]});
+        let request = AuthorizerRequest::from_event(&event, &two_hops).unwrap();
+        assert_eq!(
+            request.client_ip,
+            Err(SourceIpError::TooFewForwardedHops(2))
+        );
     }
 
     #[test]
