@@ -110,7 +110,7 @@ impl DecisionLog {
                 "INFO"
             },
             message: "decision",
-            decision: decision_name(outcome),
+            decision: outcome.name(),
             reason: reason.code(),
             key_id: &entry.key_id,
             principal: &entry.principal,
@@ -136,15 +136,6 @@ impl DecisionLog {
             buffer.push(b'\n');
             (self.sink)(&buffer);
         }
-    }
-}
-
-pub fn decision_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Allow => "allow",
-        Outcome::Deny => "deny",
-        Outcome::Unauthorized => "unauthorized",
-        Outcome::Error => "error",
     }
 }
 

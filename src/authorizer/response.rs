@@ -9,7 +9,7 @@
 
 use crate::authorizer::event::EventShape;
 use crate::config::HttpApiResponse;
-use crate::core::key_record::{ContextValue, KeyRecord};
+use crate::core::key_record::KeyRecord;
 use crate::core::policy::Policy;
 use crate::core::reason::Reason;
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
@@ -149,11 +149,7 @@ impl Serialize for Context<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.record.context.len() + 3))?;
         for (name, value) in &self.record.context {
-            match value {
-                ContextValue::Text(text) => map.serialize_entry(name.as_str(), text)?,
-                ContextValue::Number(number) => map.serialize_entry(name.as_str(), number)?,
-                ContextValue::Bool(flag) => map.serialize_entry(name.as_str(), flag)?,
-            }
+            map.serialize_entry(name.as_str(), value)?;
         }
         map.serialize_entry("keyId", self.record.key_id.as_str())?;
         map.serialize_entry("principal", self.record.principal.as_str())?;

@@ -6,6 +6,7 @@ pub mod output;
 pub mod seed;
 pub mod when;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Settings};
 use crate::core::reason::Outcome;
 use crate::store::StoreError;
@@ -150,7 +151,7 @@ async fn execute(cli: Cli) -> Result<u8, CliError> {
     let mut settings = Settings::from_env().map_err(|e| CliError::BadInput(e.to_string()))?;
     settings.table_name = cli.table;
     let store = DynamoDbStore::from_settings(&settings, cli.endpoint_url.as_deref()).await;
-    let now = when::unix_now();
+    let now = SystemClock.unix_now();
     let json = cli.json;
     let show = |stored: &crate::store::item::StoredKey| {
         let view = output::KeyView::new(stored, now);

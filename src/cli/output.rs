@@ -5,8 +5,7 @@
 use crate::cli::keys::CheckOutcome;
 use crate::cli::when::format_time;
 use crate::core::api_key::ApiKey;
-use crate::core::key_record::{ContextValue, KeyStatus, Routes, UnixSeconds};
-use crate::core::reason::Outcome;
+use crate::core::key_record::{KeyStatus, Routes, UnixSeconds};
 use crate::store::StoreError;
 use crate::store::item::StoredKey;
 use serde::Serialize;
@@ -63,14 +62,7 @@ impl KeyView {
             context: record
                 .context
                 .iter()
-                .map(|(name, value)| {
-                    let value = match value {
-                        ContextValue::Text(s) => json!(s),
-                        ContextValue::Number(n) => json!(n),
-                        ContextValue::Bool(b) => json!(b),
-                    };
-                    (name.as_str().to_owned(), value)
-                })
+                .map(|(name, value)| (name.as_str().to_owned(), json!(value)))
                 .collect(),
             description: record.description.clone(),
             created_at: format_time(stored.meta.created_at),
@@ -195,12 +187,7 @@ pub fn new_key(key: &ApiKey, stored: &StoredKey, now: UnixSeconds, json: bool) -
 }
 
 pub fn check(outcome: &CheckOutcome, json: bool) -> String {
-    let decision = match outcome.reason.outcome() {
-        Outcome::Allow => "allow",
-        Outcome::Deny => "deny",
-        Outcome::Unauthorized => "unauthorized",
-        Outcome::Error => "error",
-    };
+    let decision = outcome.reason.outcome().name();
     if json {
         let value = json!({
             "decision": decision,

@@ -1,7 +1,7 @@
 //! Times and durations as operators type them.
 
 use crate::core::key_record::UnixSeconds;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// A point in time: RFC 3339 (`2027-01-31T12:00:00Z`), a date (`2027-01-31`, midnight UTC),
 /// Unix seconds (`1801234567`), or a duration from now with a leading `+` (`+30days`, `+12h`).
@@ -42,12 +42,6 @@ pub fn format_time(unix: UnixSeconds) -> String {
         return unix.to_string();
     };
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
-}
-
-pub fn unix_now() -> UnixSeconds {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as UnixSeconds)
 }
 
 #[cfg(test)]

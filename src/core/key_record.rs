@@ -137,8 +137,9 @@ impl fmt::Debug for UsageKey {
 }
 
 /// A value passed to the backend in the authorizer context: API Gateway accepts only
-/// strings, numbers and booleans there.
-#[derive(Debug, Clone, PartialEq)]
+/// strings, numbers and booleans there. Serializes as the bare JSON value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum ContextValue {
     Text(String),
     Number(serde_json::Number),

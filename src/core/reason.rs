@@ -17,6 +17,18 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    /// The outcome as logs and the CLI name it: `allow`, `deny`, `unauthorized`, `error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     Allowed,
