@@ -212,20 +212,16 @@ mod tests {
         (CachedStore::new(store, policy, clock.clone()), clock)
     }
 
-    fn reads(cache: &CachedStore<CountingStore>) -> u64 {
-        cache.reads()
-    }
-
     #[tokio::test]
     async fn a_found_record_is_read_once_per_ttl() {
         let (cache, clock) = cache_with(&[1], POLICY);
         for _ in 0..3 {
             assert!(cache.find(&key(1)).await.unwrap().is_some());
         }
-        assert_eq!(reads(&cache), 1);
+        assert_eq!(cache.reads(), 1);
         clock.advance(Duration::from_secs(60));
         assert!(cache.find(&key(1)).await.unwrap().is_some());
-        assert_eq!(reads(&cache), 2);
+        assert_eq!(cache.reads(), 2);
     }
 
     #[tokio::test]
@@ -234,10 +230,10 @@ mod tests {
         assert!(cache.find(&key(9)).await.unwrap().is_none());
         clock.advance(Duration::from_secs(4));
         assert!(cache.find(&key(9)).await.unwrap().is_none());
-        assert_eq!(reads(&cache), 1);
+        assert_eq!(cache.reads(), 1);
         clock.advance(Duration::from_secs(1));
         assert!(cache.find(&key(9)).await.unwrap().is_none());
-        assert_eq!(reads(&cache), 2);
+        assert_eq!(cache.reads(), 2);
     }
 
     #[tokio::test]
@@ -247,7 +243,7 @@ mod tests {
         assert!(cache.find(&key(1)).await.is_err());
         cache.inner().failing.store(false, Ordering::SeqCst);
         assert!(cache.find(&key(1)).await.unwrap().is_some());
-        assert_eq!(reads(&cache), 2);
+        assert_eq!(cache.reads(), 2);
     }
 
     #[tokio::test]
@@ -261,7 +257,7 @@ mod tests {
         );
         cache.find(&key(1)).await.unwrap();
         cache.find(&key(1)).await.unwrap();
-        assert_eq!(reads(&cache), 2);
+        assert_eq!(cache.reads(), 2);
     }
 
     #[tokio::test]
@@ -279,7 +275,7 @@ mod tests {
         };
         let (results, ()) = tokio::join!(waiters, release);
         assert!(results.iter().all(|r| matches!(r, Ok(Some(_)))));
-        assert_eq!(reads(&cache), 1);
+        assert_eq!(cache.reads(), 1);
     }
 
     #[tokio::test]
@@ -292,6 +288,6 @@ mod tests {
         assert!(cache.slots().len() <= POLICY.max_entries + 1);
         // The most recent key is still cached.
         cache.find(&key(6)).await.unwrap();
-        assert_eq!(reads(&cache), 6);
+        assert_eq!(cache.reads(), 6);
     }
 }

@@ -5,6 +5,7 @@ use keyfence::config::Settings;
 use keyfence::core::api_key::ApiKey;
 use keyfence::core::cidr_set::CidrSet;
 use keyfence::core::key_record::{KeyRecord, KeyStatus, Routes};
+use keyfence::core::reason::Reason;
 use keyfence::store::KeyStore;
 use keyfence::store::dynamodb::DynamoDbStore;
 use keyfence::store::item::{KeyMeta, StoredKey};
@@ -192,6 +193,17 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
         None => text.is_empty(),
         Some((b'*', rest)) => (0..=text.len()).any(|skip| glob(rest, &text[skip..])),
         Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+    }
+}
+
+/// The reason code of an answer: from the context of a policy, or from the refusal.
+pub fn reason_of(answer: &Result<Value, Refusal>) -> Reason {
+    match answer {
+        Ok(value) => {
+            let code = value["context"]["reason"].as_str().unwrap();
+            *Reason::ALL.iter().find(|r| r.code() == code).unwrap()
+        }
+        Err(refusal) => refusal.reason(),
     }
 }
 

@@ -8,7 +8,6 @@ use keyfence::clock::ManualClock;
 use keyfence::core::reason::Reason;
 use keyfence::store::cache::CachedStore;
 use keyfence::store::{KeyStore, StoreError};
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,18 +19,8 @@ fn grants(cidrs: &[&str]) -> GrantArgs {
     }
 }
 
-fn reason(answer: &Result<Value, Refusal>) -> Reason {
-    match answer {
-        Ok(value) => {
-            let code = value["context"]["reason"].as_str().unwrap();
-            *Reason::ALL.iter().find(|r| r.code() == code).unwrap()
-        }
-        Err(refusal) => refusal.reason(),
-    }
-}
-
 async fn ask(table: &TestTable, key: &str, ip: &str) -> Reason {
-    reason(
+    reason_of(
         &invoke(
             &table.authorizer(),
             &rest_event(Some(key), ip, "GET", "/pets"),
@@ -89,20 +78,20 @@ async fn rotation_keeps_both_keys_during_the_overlap_then_only_the_new_one() {
     ));
     let at = |key: &str| rest_event(Some(key), "203.0.113.9", "GET", "/pets");
     assert_eq!(
-        reason(&invoke(&authorizer, &at(old_key.expose())).await),
+        reason_of(&invoke(&authorizer, &at(old_key.expose())).await),
         Reason::Allowed
     );
     assert_eq!(
-        reason(&invoke(&authorizer, &at(new_key.expose())).await),
+        reason_of(&invoke(&authorizer, &at(new_key.expose())).await),
         Reason::Allowed
     );
     clock.advance(Duration::from_secs(3600));
     assert_eq!(
-        reason(&invoke(&authorizer, &at(old_key.expose())).await),
+        reason_of(&invoke(&authorizer, &at(old_key.expose())).await),
         Reason::KeyExpired
     );
     assert_eq!(
-        reason(&invoke(&authorizer, &at(new_key.expose())).await),
+        reason_of(&invoke(&authorizer, &at(new_key.expose())).await),
         Reason::Allowed
     );
 
@@ -373,7 +362,7 @@ async fn the_key_cache_reads_once_per_key_and_never_for_a_mistyped_key() {
             &rest_event(Some(key.expose()), "203.0.113.9", "GET", "/"),
         )
         .await;
-        assert_eq!(reason(&answer), Reason::Allowed);
+        assert_eq!(reason_of(&answer), Reason::Allowed);
         assert_eq!(reads(), expected_reads);
     }
     let other_ip = invoke(
@@ -381,7 +370,7 @@ async fn the_key_cache_reads_once_per_key_and_never_for_a_mistyped_key() {
         &rest_event(Some(key.expose()), "198.51.100.9", "GET", "/"),
     )
     .await;
-    assert_eq!(reason(&other_ip), Reason::SourceIpNotAllowed);
+    assert_eq!(reason_of(&other_ip), Reason::SourceIpNotAllowed);
     assert_eq!(reads(), 1, "another address reuses the cached record");
 
     let unknown = "partner-unknown-key-000001";
